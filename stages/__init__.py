@@ -1,0 +1,1 @@
+"""Pipeline stages (`python -m stages.<name>`) and the library code they share."""

@@ -1,0 +1,1 @@
+"""Plumbing shared by every stage: params, atomic IO, logging."""

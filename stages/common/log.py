@@ -1,0 +1,51 @@
+"""One logger setup for every stage, and the end-of-stage summary block."""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+
+def get_logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+            datefmt="%H:%M:%S",
+            stream=sys.stderr,
+        )
+    return logger
+
+
+def quiet_libraries() -> None:
+    """Silence the chatty third-party loggers and progress bars a stage does not own."""
+    import os
+    import warnings
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    for name in ("transformers", "peft", "trl", "datasets", "accelerate", "bitsandbytes", "torch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers is a hard requirement of the model stages
+        pass
+
+
+def summary(stage: str, rows: dict[str, Any]) -> None:
+    """Print the human-readable block a user reads at the end of each stage."""
+    width = max(len(k) for k in rows) if rows else 0
+    print(f"\n== {stage} ==", file=sys.stdout)
+    for key, value in rows.items():
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        print(f"  {key.ljust(width)}  {value}", file=sys.stdout)
+    sys.stdout.flush()

@@ -1,0 +1,1 @@
+"""Pure data transforms shared by the stages, the Space app, the TUI and the Hub helper."""

@@ -1,0 +1,50 @@
+"""Stream raw JSONL trace files line by line without ever raising on bad input.
+
+Every physical line becomes exactly one `RawLine`: a parsed row, or a reason it could not be
+parsed. Bytes are decoded per line, so one non-UTF-8 byte costs one line, not the file.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+
+@dataclass(frozen=True)
+class RawLine:
+    origin: str  # "path:line" (1-based), what every error message and quarantine entry names
+    row: Any = None
+    reason: str = ""  # empty when `row` parsed; else a stable key such as "invalid_json"
+    detail: str = ""
+    blank: bool = False
+
+
+def find_trace_files(root: str | Path) -> list[Path]:
+    """All *.jsonl under root, sorted so the build order (and thus every output) is deterministic."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*.jsonl") if p.is_file())
+
+
+def read_lines(path: Path, display: str | None = None) -> Iterator[RawLine]:
+    name = display or str(path)
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            origin = f"{name}:{lineno}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield RawLine(origin, reason="invalid_utf8", detail=f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1}")
+                continue
+            text = text.lstrip("\ufeff") if lineno == 1 else text
+            if not text.strip():
+                yield RawLine(origin, blank=True)
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield RawLine(origin, reason="invalid_json", detail=f"{exc.msg} at column {exc.colno}")
+                continue
+            yield RawLine(origin, row=row)

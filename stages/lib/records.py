@@ -1,0 +1,205 @@
+"""Raw trace rows -> normalized records (TRL's conversational format plus metadata).
+
+Accepted row shapes (auto-detected per row):
+- seed contract: `messages` or `conversation` of `{role, content}`, or `user` + `assistant` strings;
+- OpenAI chat fine-tuning rows: `messages` with assistant `tool_calls`, `tool` messages, optional `tools`;
+- ShareGPT: `conversations` of `{from, value}` (human/gpt/system/function_call/observation).
+Optional row keys `source`, `task_category`, `outcome`, `keywords` go to metadata.
+
+Tool-call arguments are stored as a JSON *string* (OpenAI's contract): heterogeneous argument
+objects break Arrow schema inference when `datasets` loads the JSONL, a string never does.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+ROLES = ("system", "user", "assistant", "tool")
+SHAREGPT_ROLES = {
+    "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
+    "system": "system", "function_call": "assistant", "observation": "tool", "tool": "tool", "function": "tool",
+}
+OUTCOMES = ("success", "failure", "unknown")
+_OUTCOME_ALIASES = {"ok": "success", "completed": "success", "pass": "success", "passed": "success",
+                    "fail": "failure", "failed": "failure", "error": "failure", "aborted": "failure"}
+
+Record = dict[str, Any]
+
+
+class FormatError(ValueError):
+    """A row that cannot be normalized; `reason` is a stable key counted in the manifest."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def _text(content: Any, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # multimodal / content-parts form: keep the text parts
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            elif isinstance(part, dict) and part.get("type") in ("image", "image_url"):
+                parts.append("[image]")
+            else:
+                raise FormatError("bad_content", f"{where}: unsupported content part")
+        return "".join(parts)
+    raise FormatError("bad_content", f"{where}: content must be a string or a list of parts, got {type(content).__name__}")
+
+
+def _arguments(args: Any, where: str) -> str:
+    if isinstance(args, dict):
+        return json.dumps(args, ensure_ascii=False)
+    if isinstance(args, str):
+        try:
+            parsed = json.loads(args) if args.strip() else {}
+        except json.JSONDecodeError:
+            raise FormatError("bad_tool_call", f"{where}: arguments are not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise FormatError("bad_tool_call", f"{where}: arguments must be a JSON object")
+        return json.dumps(parsed, ensure_ascii=False)
+    if args is None:
+        return "{}"
+    raise FormatError("bad_tool_call", f"{where}: arguments must be an object or a JSON string")
+
+
+def _tool_calls(calls: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(calls, list):
+        raise FormatError("bad_tool_call", f"{where}: tool_calls must be a list")
+    out = []
+    for j, call in enumerate(calls):
+        w = f"{where}.tool_calls[{j}]"
+        if not isinstance(call, dict):
+            raise FormatError("bad_tool_call", f"{w}: must be an object")
+        fn = call.get("function", call)  # accept the flat {name, arguments} shape too
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if not isinstance(name, str) or not name:
+            raise FormatError("bad_tool_call", f"{w}: missing function name")
+        item: dict[str, Any] = {"type": "function", "function": {"name": name, "arguments": _arguments(fn.get("arguments"), w)}}
+        if isinstance(call.get("id"), str):
+            item["id"] = call["id"]
+        out.append(item)
+    return out
+
+
+def _message(msg: Any, i: int) -> dict[str, Any]:
+    where = f"messages[{i}]"
+    if not isinstance(msg, dict):
+        raise FormatError("bad_message", f"{where}: must be an object")
+    if "role" not in msg:
+        raise FormatError("missing_role", where)
+    role = msg["role"]
+    if role == "function":
+        role = "tool"
+    if role not in ROLES:
+        raise FormatError("bad_role", f"{where}: unknown role {str(role)[:20]!r}")
+    out: dict[str, Any] = {"role": role, "content": _text(msg.get("content"), where)}
+    if role == "assistant" and msg.get("tool_calls"):
+        out["tool_calls"] = _tool_calls(msg["tool_calls"], where)
+    if role == "tool":
+        for key in ("tool_call_id", "name"):
+            if isinstance(msg.get(key), str):
+                out[key] = msg[key]
+    return out
+
+
+def _sharegpt(turns: Any) -> list[dict[str, Any]]:
+    if not isinstance(turns, list):
+        raise FormatError("bad_messages", "conversations must be a list")
+    msgs = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or "from" not in turn:
+            raise FormatError("missing_role", f"conversations[{i}]: missing 'from'")
+        role = SHAREGPT_ROLES.get(str(turn["from"]).lower())
+        if role is None:
+            raise FormatError("bad_role", f"conversations[{i}]: unknown 'from' {str(turn['from'])[:20]!r}")
+        value = _text(turn.get("value"), f"conversations[{i}]")
+        if turn["from"] == "function_call":
+            try:
+                call = json.loads(value)
+            except json.JSONDecodeError:
+                raise FormatError("bad_tool_call", f"conversations[{i}]: function_call value is not JSON") from None
+            msgs.append({"role": "assistant", "content": "", "tool_calls": _tool_calls([call], f"conversations[{i}]")})
+        else:
+            msgs.append({"role": role, "content": value})
+    return msgs
+
+
+def _outcome(value: Any) -> str:
+    if value is None:
+        return "unknown"
+    v = str(value).strip().lower()
+    v = _OUTCOME_ALIASES.get(v, v)
+    if v not in OUTCOMES:
+        raise FormatError("bad_metadata", f"outcome {str(value)[:20]!r} is not one of {', '.join(OUTCOMES)}")
+    return v
+
+
+def normalize(row: Any, origin: str, default_source: str = "raw") -> Record:
+    """Return the normalized record for one raw row, or raise FormatError with a stable reason."""
+    if not isinstance(row, dict):
+        raise FormatError("not_an_object", f"row is a JSON {type(row).__name__}")
+    if "messages" in row or "conversation" in row:
+        key = "messages" if "messages" in row else "conversation"
+        raw_msgs = row[key]
+        if not isinstance(raw_msgs, list):
+            raise FormatError("bad_messages", f"{key} must be a list, got {type(raw_msgs).__name__}")
+        messages = [_message(m, i) for i, m in enumerate(raw_msgs)]
+    elif "conversations" in row:
+        messages = _sharegpt(row["conversations"])
+    elif "user" in row and "assistant" in row:
+        messages = [{"role": "user", "content": _text(row["user"], "user")},
+                    {"role": "assistant", "content": _text(row["assistant"], "assistant")}]
+        if isinstance(row.get("system"), str) and row["system"]:
+            messages.insert(0, {"role": "system", "content": row["system"]})
+    else:
+        keys = ", ".join(sorted(map(str, row))[:6]) or "none"
+        raise FormatError("unknown_schema", f"no messages/conversation/conversations/user+assistant (keys: {keys})")
+    if not messages:
+        raise FormatError("bad_messages", "conversation is empty")
+
+    record: Record = {"id": "", "messages": messages}
+    if isinstance(row.get("tools"), list) and row["tools"]:
+        record["tools"] = row["tools"]
+    # Top-level keys (seed contract) or a `metadata` block (already-normalized records, e.g. shards).
+    given = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+
+    def field(key: str) -> Any:
+        return row.get(key) if row.get(key) is not None else given.get(key)
+
+    meta: dict[str, Any] = {
+        "source": str(field("source") or default_source),
+        "task_category": str(field("task_category") or "general"),
+        "outcome": _outcome(field("outcome")),
+        "origin": str(given.get("origin") or origin),
+    }
+    if isinstance(field("keywords"), list):
+        meta["keywords"] = [str(k) for k in field("keywords")]
+    for key in ("attack", "template_id"):
+        if isinstance(field(key), str):
+            meta[key] = field(key)
+    record["metadata"] = meta
+    if isinstance(row.get("id"), str):
+        record["id"] = row["id"]
+    return record
+
+
+def content_id(record: Record) -> str:
+    """sha256 of the canonical conversation (messages + tools), ignoring metadata, so exact
+    duplicates from different files or sources collapse to one id."""
+    canon = json.dumps({"messages": record["messages"], "tools": record.get("tools", [])},
+                       ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def with_id(record: Record) -> Record:
+    return {**record, "id": content_id(record)}
