@@ -7,8 +7,10 @@ Writes `train.jsonl`, `val.jsonl`, `quarantine.jsonl` and `dataset_manifest.json
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any, Iterator
 
 from tqdm import tqdm
 
@@ -34,14 +36,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+def _strings(obj: Any) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, list):
+        for x in obj:
+            yield from _strings(x)
+    elif isinstance(obj, dict):
+        for k, x in obj.items():
+            yield k
+            yield from _strings(x)
+
+
 def post_redaction_scan(paths: list[Path]) -> dict[str, int]:
-    """Independent pass over the files as written: any rule hit here means a leak."""
+    """Independent pass over the files as written: any rule hit here means a leak. It scans the
+    decoded string values, not the JSON text, where an escaped "\\n@router" would read as an email."""
     hits: dict[str, int] = {}
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             for line in fh:
-                for rule, n in scan_text(line).items():
-                    hits[rule] = hits.get(rule, 0) + n
+                for text in _strings(json.loads(line)):
+                    for rule, n in scan_text(text).items():
+                        hits[rule] = hits.get(rule, 0) + n
     return dict(sorted(hits.items()))
 
 

@@ -119,3 +119,11 @@ def test_min_example_gate_and_missing_raw_dir(tmp_path: Path, capsys) -> None:
                      "--metrics", str(tmp_path / "m.json"), "--params", str(tmp_path / "params.yaml")])
     assert rc == 2
     assert "raw trace directory not found" in capsys.readouterr().err
+
+
+def test_post_redaction_scan_reads_values_not_json_escapes(tmp_path: Path) -> None:
+    out = tmp_path / "x.jsonl"
+    write_jsonl(out, [{"messages": [{"role": "tool", "content": "from app import router\n@router.get('/')"}]}])
+    assert build.post_redaction_scan([out]) == {}
+    write_jsonl(out, [{"messages": [{"role": "tool", "content": "key AKIAIOSFODNN7EXAMPLQ"}]}])
+    assert build.post_redaction_scan([out]) == {"aws_access_key": 1}

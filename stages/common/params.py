@@ -77,6 +77,8 @@ class TrainParams(_Section):
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1)
     lora_target_modules: str | list[str] = Field("all-linear", description="'all-linear' or module names.")
+    lora_layers: int = Field(0, ge=0, description="Adapt only the last N decoder layers (0 = all): the backward "
+                             "pass stops at the lowest adapted layer, which makes CPU training much faster.")
     learning_rate: float = Field(2e-3, gt=0)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
@@ -85,6 +87,7 @@ class TrainParams(_Section):
     per_device_batch_size: int = Field(4, ge=1)
     gradient_accumulation_steps: int = Field(2, ge=1)
     max_length: int = Field(384, ge=16, description="Tokens per training sequence; longer ones are truncated.")
+    group_by_length: bool = Field(True, description="Batch examples of similar length: less padding, faster steps.")
     logging_steps: int = Field(5, ge=1)
     seed: int = 42
     train_files: list[str] = Field(default_factory=list, description="Override the built train.jsonl with these shards.")

@@ -79,6 +79,21 @@ def load_model(base: str | Path, choice: MethodChoice) -> Any:
     return AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
 
 
+def lora_targets(model: Any, p: TrainParams) -> tuple[str | list[str], list[int] | None]:
+    """Target modules and layer indices for LoRA. With `lora_layers: N` only the last N decoder
+    layers are adapted; PEFT then needs explicit module names instead of 'all-linear'."""
+    n_layers = int(getattr(model.config, "num_hidden_layers", 0) or 0)
+    if p.lora_layers <= 0 or not n_layers or p.lora_layers >= n_layers:
+        return p.lora_target_modules, None
+    targets = p.lora_target_modules
+    if targets == "all-linear":
+        import torch
+
+        names = {n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and ".layers.0." in n}
+        targets = sorted(names)
+    return targets, list(range(n_layers - p.lora_layers, n_layers))
+
+
 def train(base: str | Path, train_rows: TokenizedSet, val_rows: TokenizedSet, p: TrainParams,
           choice: MethodChoice, work_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Run SFT and save the adapter into out_dir; returns metrics and the loss curve."""
@@ -101,9 +116,9 @@ def train(base: str | Path, train_rows: TokenizedSet, val_rows: TokenizedSet, p:
                 curve.append({"step": state.global_step, "loss": round(float(logs["loss"]), 6),
                               "learning_rate": float(logs.get("learning_rate", 0.0))})
 
-    targets = p.lora_target_modules
+    targets, layers = lora_targets(model, p)
     lora = LoraConfig(r=p.lora_r, lora_alpha=p.lora_alpha, lora_dropout=p.lora_dropout, bias="none",
-                      task_type="CAUSAL_LM", target_modules=targets if isinstance(targets, list) else targets)
+                      task_type="CAUSAL_LM", target_modules=targets, layers_to_transform=layers)
     cfg = SFTConfig(
         output_dir=str(work_dir), max_steps=p.max_steps if p.max_steps > 0 else -1, num_train_epochs=p.num_train_epochs,
         per_device_train_batch_size=p.per_device_batch_size, per_device_eval_batch_size=p.per_device_batch_size,
@@ -112,7 +127,7 @@ def train(base: str | Path, train_rows: TokenizedSet, val_rows: TokenizedSet, p:
         save_strategy="no", eval_strategy="no", report_to="none", seed=p.seed, data_seed=p.seed,
         max_length=p.max_length, use_cpu=choice.device == "cpu", bf16=choice.device == "cuda",
         include_num_input_tokens_seen="non_padding", disable_tqdm=False, dataloader_num_workers=0,
-        gradient_checkpointing=False, remove_unused_columns=True,
+        gradient_checkpointing=False, remove_unused_columns=True, train_sampling_strategy="group_by_length" if p.group_by_length else "random",
     )
     trainer = SFTTrainer(
         model=model, args=cfg, processing_class=tokenizer, peft_config=lora, callbacks=[Curve()],
