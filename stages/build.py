@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterator
 
 from tqdm import tqdm
 
@@ -19,7 +18,7 @@ from stages.common.log import get_logger, summary
 from stages.common.params import load_or_exit
 from stages.lib.dataset import DatasetBuilder
 from stages.lib.reader import RawLine, find_trace_files, read_lines
-from stages.lib.redaction import scan_text
+from stages.lib.redaction import iter_strings, scan_text
 from stages.lib.synthesis import SeedError, generate, load_templates
 
 log = get_logger("build")
@@ -36,18 +35,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def _strings(obj: Any) -> Iterator[str]:
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, list):
-        for x in obj:
-            yield from _strings(x)
-    elif isinstance(obj, dict):
-        for k, x in obj.items():
-            yield k
-            yield from _strings(x)
-
-
 def post_redaction_scan(paths: list[Path]) -> dict[str, int]:
     """Independent pass over the files as written: any rule hit here means a leak. It scans the
     decoded string values, not the JSON text, where an escaped "\\n@router" would read as an email."""
@@ -55,7 +42,7 @@ def post_redaction_scan(paths: list[Path]) -> dict[str, int]:
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             for line in fh:
-                for text in _strings(json.loads(line)):
+                for text in iter_strings(json.loads(line), keys=True):
                     for rule, n in scan_text(text).items():
                         hits[rule] = hits.get(rule, 0) + n
     return dict(sorted(hits.items()))

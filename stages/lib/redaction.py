@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,20 @@ def redact_record(record: dict[str, Any]) -> tuple[dict[str, Any], Counter[str]]
     if "tools" in record:
         red["tools"] = r.value(record["tools"])
     return red, r.counts
+
+
+def iter_strings(obj: Any, keys: bool = False) -> Iterator[str]:
+    """Every string inside a JSON value (and its dict keys when asked), depth first."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, list):
+        for x in obj:
+            yield from iter_strings(x, keys)
+    elif isinstance(obj, dict):
+        for k, x in obj.items():
+            if keys:
+                yield k
+            yield from iter_strings(x, keys)
 
 
 def scan_text(s: str) -> Counter[str]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from stages.lib.redaction import iter_strings
+
 KINDS = ("synthetic", "adversarial")
 
 
@@ -35,17 +37,6 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def _strings(obj: Any) -> Iterator[str]:
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, list):
-        for x in obj:
-            yield from _strings(x)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            yield from _strings(x)
-
-
 def parse_template(row: Any, where: str) -> Template:
     if not isinstance(row, dict):
         raise SeedError(f"{where}: template must be a JSON object")
@@ -58,7 +49,7 @@ def parse_template(row: Any, where: str) -> Template:
     if not isinstance(row["messages"], list) or not row["messages"]:
         raise SeedError(f"{where}: messages must be a non-empty list")
     try:
-        used = set().union(*(_placeholders(s) for s in _strings(row["messages"])))
+        used = set().union(*(_placeholders(s) for s in iter_strings(row["messages"])))
     except ValueError as exc:
         raise SeedError(f"{where}: bad placeholder syntax ({exc})") from None
     missing = used - set(slots)
