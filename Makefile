@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip
 export PATH := $(abspath $(BIN)):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast install install-dev repro clean
+.PHONY: run test test-fast install install-dev repro clean remote ingest daily
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,29 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The DVC remote snapshots push to: one documented place. Default: a directory beside the repository.
+# Another store: `make remote DVC_REMOTE=s3://bucket/path` (after `pip install 'dvc[s3]'`).
+DVC_REMOTE ?=
+
+## remote: configure the default DVC remote (kept if one is already set, unless DVC_REMOTE is given)
+remote: install
+	python -m stages.snapshot setup-remote $(if $(DVC_REMOTE),--url $(DVC_REMOTE))
+
 ## run: install, reproduce the pipeline on the shipped traces and the embedded model, print the gate decision
-run: install
+run: install remote
 	dvc repro
 	python -m stages.gate --show metrics/gate_decision.json
 
 repro: install
 	dvc repro
+
+## ingest: pull sessions from an agent's default location (AGENT=openclaw|opencode|claude-code|codex|auto, SINCE=DATE)
+ingest: install
+	python -m stages.ingest --from $(or $(AGENT),auto) $(if $(SINCE),--since $(SINCE))
+
+## daily: ingest since the last run, dvc repro, review, snapshot when promoted (cron-safe; DAILY_ARGS=--skip-train ...)
+daily: install remote
+	python -m stages.daily $(DAILY_ARGS)
 
 ## test: the whole suite, slow end-to-end tests included (what CI runs)
 test: install-dev

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import write_jsonl
 
 from stages.lib.chat_format import prompt_and_reference, tokenize_for_training
-from stages.lib.training import choose_method
+from stages.lib.training import choose_method, use_bf16
 
 CONV = [
     {"role": "system", "content": "You are a coding agent."},
@@ -56,6 +56,15 @@ def _dataset(tmp: Path) -> Path:
     write_jsonl(tmp / "data" / "train.jsonl", rows[:8])
     write_jsonl(tmp / "data" / "val.jsonl", rows[8:])
     return tmp / "data"
+
+
+def test_bf16_auto_follows_the_hardware() -> None:
+    with_bf16 = "flags\t: fpu sse avx2 avx512f avx512_bf16\n"
+    without = "flags\t: fpu sse avx2 avx512f\n"
+    assert use_bf16("auto", "cpu", with_bf16) is True
+    assert use_bf16("auto", "cpu", without) is False
+    assert use_bf16("auto", "cuda", without) is True
+    assert use_bf16(False, "cuda", with_bf16) is False and use_bf16(True, "cpu", without) is True
 
 
 def test_train_then_evaluate_tiny_model(tmp_path: Path, tiny_model_dir: Path) -> None:

@@ -3,7 +3,11 @@
 Accepted row shapes (auto-detected per row):
 - seed contract: `messages` or `conversation` of `{role, content}`, or `user` + `assistant` strings;
 - OpenAI chat fine-tuning rows: `messages` with assistant `tool_calls`, `tool` messages, optional `tools`;
-- ShareGPT: `conversations` of `{from, value}` (human/gpt/system/function_call/observation).
+- ShareGPT: `conversations` of `{from, value}` (human/gpt/system/function_call/observation), with
+  optional top-level `system` and `tools` (LLaMA-Factory stores `tools` as a JSON string);
+- instruction/response pairs: Alpaca `instruction` (+ `input`) / `output`, Dolly `instruction`
+  (+ `context`) / `response`, `prompt` / `response` or `completion` strings, `question` / `answer`.
+OpenAI's per-message `weight` (0 or 1, assistant turns) is kept on the message.
 Optional row keys `source`, `task_category`, `outcome`, `keywords` go to metadata.
 
 Tool-call arguments are stored as a JSON *string* (OpenAI's contract): heterogeneous argument
@@ -20,11 +24,15 @@ SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
     "system": "system", "function_call": "assistant", "observation": "tool", "tool": "tool", "function": "tool",
 }
-OUTCOMES = ("success", "failure", "unknown")
+OUTCOMES = ("success", "failure", "aborted", "unknown")
 _OUTCOME_ALIASES = {"ok": "success", "completed": "success", "pass": "success", "passed": "success",
-                    "fail": "failure", "failed": "failure", "error": "failure", "aborted": "failure"}
+                    "fail": "failure", "failed": "failure", "error": "failure", "cancelled": "aborted",
+                    "canceled": "aborted", "interrupted": "aborted"}
 
 Record = dict[str, Any]
+# Provenance written by `stages.ingest` that travels into the dataset (scalars / small objects only).
+PROVENANCE_KEYS = ("session_id", "timestamp", "model", "agent", "parent_session_id", "subagent", "branch",
+                   "segment", "origin_last", "tool_calls", "tool_errors", "usage")
 
 
 class FormatError(ValueError):
@@ -105,6 +113,10 @@ def _message(msg: Any, i: int) -> dict[str, Any]:
     out: dict[str, Any] = {"role": role, "content": _text(msg.get("content"), where)}
     if role == "assistant" and msg.get("tool_calls"):
         out["tool_calls"] = _tool_calls(msg["tool_calls"], where)
+    if role == "assistant" and msg.get("weight") is not None:
+        if msg["weight"] not in (0, 1) or isinstance(msg["weight"], bool):
+            raise FormatError("bad_message", f"{where}: weight must be 0 or 1")
+        out["weight"] = int(msg["weight"])
     if role == "tool":
         for key in ("tool_call_id", "name"):
             if isinstance(msg.get(key), str):
@@ -134,6 +146,32 @@ def _sharegpt(turns: Any) -> list[dict[str, Any]]:
     return msgs
 
 
+_PAIR_KEYS = (("instruction", "output", "input"), ("instruction", "response", "context"),
+              ("prompt", "response", None), ("prompt", "completion", None), ("question", "answer", None))
+
+
+def _pair(row: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Instruction/response datasets (Alpaca, Dolly, prompt/completion): the prompt and the optional
+    context/input become the user turn, the answer the assistant turn. None when no pair matches."""
+    for ask, answer, extra in _PAIR_KEYS:
+        if isinstance(row.get(ask), str) and isinstance(row.get(answer), str):
+            prompt = row[ask]
+            if extra and isinstance(row.get(extra), str) and row[extra].strip():
+                prompt = f"{prompt}\n\n{row[extra]}"
+            return [{"role": "user", "content": prompt}, {"role": "assistant", "content": row[answer]}]
+    return None
+
+
+def _tools(value: Any) -> list[Any] | None:
+    """`tools` as a list, or a JSON string of one (LLaMA-Factory ShareGPT, datasets < 4.7 exports)."""
+    if isinstance(value, str) and value.strip():
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise FormatError("bad_tools", "tools is a string but not JSON") from None
+    return value if isinstance(value, list) and value else None
+
+
 def _outcome(value: Any) -> str:
     if value is None:
         return "unknown"
@@ -159,17 +197,20 @@ def normalize(row: Any, origin: str, default_source: str = "raw") -> Record:
     elif "user" in row and "assistant" in row:
         messages = [{"role": "user", "content": _text(row["user"], "user")},
                     {"role": "assistant", "content": _text(row["assistant"], "assistant")}]
-        if isinstance(row.get("system"), str) and row["system"]:
-            messages.insert(0, {"role": "system", "content": row["system"]})
+    elif (pair := _pair(row)) is not None:
+        messages = pair
     else:
         keys = ", ".join(sorted(map(str, row))[:6]) or "none"
         raise FormatError("unknown_schema", f"no messages/conversation/conversations/user+assistant (keys: {keys})")
     if not messages:
         raise FormatError("bad_messages", "conversation is empty")
+    if isinstance(row.get("system"), str) and row["system"] and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": row["system"]})
 
     record: Record = {"id": "", "messages": messages}
-    if isinstance(row.get("tools"), list) and row["tools"]:
-        record["tools"] = row["tools"]
+    tools = _tools(row.get("tools"))
+    if tools:
+        record["tools"] = tools
     # Top-level keys (seed contract) or a `metadata` block (already-normalized records, e.g. shards).
     given = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
 
@@ -187,6 +228,10 @@ def normalize(row: Any, origin: str, default_source: str = "raw") -> Record:
     for key in ("attack", "template_id"):
         if isinstance(field(key), str):
             meta[key] = field(key)
+    for key in PROVENANCE_KEYS:
+        value = field(key)
+        if isinstance(value, (str, int, float, bool)) or (isinstance(value, dict) and len(value) <= 16):
+            meta[key] = value
     record["metadata"] = meta
     if isinstance(row.get("id"), str):
         record["id"] = row["id"]

@@ -32,6 +32,24 @@ def choose_method(requested: str, cuda: bool, bnb_available: bool) -> MethodChoi
     return MethodChoice(requested, "lora", device, f"QLoRA needs CUDA and bitsandbytes ({why}): fell back to plain LoRA")
 
 
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """True when the CPU multiplies bf16 natively (AVX512-BF16 or AMX): autocast is then ~1.4x faster
+    than fp32 for LoRA on SmolLM2; without it bf16 is emulated and slower."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    flags = set(cpuinfo.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def use_bf16(setting: bool | str, device: str, cpuinfo: str | None = None) -> bool:
+    if setting != "auto":
+        return bool(setting)
+    return device == "cuda" or cpu_has_native_bf16(cpuinfo)
+
+
 @dataclass
 class TokenizedSet:
     rows: list[dict[str, list[int]]] = field(default_factory=list)
@@ -104,6 +122,7 @@ def train(base: str | Path, train_rows: TokenizedSet, val_rows: TokenizedSet, p:
     from trl import SFTConfig, SFTTrainer
 
     torch.manual_seed(p.seed)
+    bf16 = use_bf16(p.bf16, choice.device)
     tokenizer = AutoTokenizer.from_pretrained(base)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -125,7 +144,7 @@ def train(base: str | Path, train_rows: TokenizedSet, val_rows: TokenizedSet, p:
         gradient_accumulation_steps=p.gradient_accumulation_steps, learning_rate=p.learning_rate,
         lr_scheduler_type=p.lr_scheduler, warmup_steps=p.warmup_ratio, logging_steps=p.logging_steps,  # warmup < 1 = ratio
         save_strategy="no", eval_strategy="no", report_to="none", seed=p.seed, data_seed=p.seed,
-        max_length=p.max_length, use_cpu=choice.device == "cpu", bf16=choice.device == "cuda",
+        max_length=p.max_length, use_cpu=choice.device == "cpu", bf16=bf16,
         include_num_input_tokens_seen="non_padding", disable_tqdm=False, dataloader_num_workers=0,
         gradient_checkpointing=False, remove_unused_columns=True, train_sampling_strategy="group_by_length" if p.group_by_length else "random",
     )
@@ -146,7 +165,8 @@ def train(base: str | Path, train_rows: TokenizedSet, val_rows: TokenizedSet, p:
     return {
         "metrics": {
             "method": choice.method, "method_requested": choice.requested, "device": choice.device,
-            "fallback": choice.note or None, "steps": int(trainer.state.global_step),
+            "fallback": choice.note or None, "precision": "bf16 autocast" if bf16 else "fp32",
+            "steps": int(trainer.state.global_step),
             "epochs": round(float(trainer.state.epoch or 0), 4),
             "final_loss": losses[-1] if losses else round(float(result.training_loss), 6),
             "mean_loss": round(float(result.training_loss), 6),

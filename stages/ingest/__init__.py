@@ -1,0 +1,16 @@
+"""Ingest agent sessions and chat datasets into normalized, redacted traces under data/raw_traces/.
+
+    python -m stages.ingest --from openclaw|opencode|claude-code|codex|chat|hf|auto [--path P ...]
+                            [--since DATE] [--out data/raw_traces] [--dry-run]
+
+Every adapter module has the same small interface: NAME, default_roots(), discover(root) -> units,
+detect(path) -> bool (by content), iter_sessions(unit, ledger, display) -> Sessions, and
+to_records(session, ledger) -> normalized records; the ledger accounts for every line/row.
+"""
+from __future__ import annotations
+
+from stages.ingest import chat, claude_code, codex, hf, openclaw, opencode
+
+ADAPTERS = {m.NAME: m for m in (openclaw, opencode, claude_code, codex, chat, hf)}
+# Most specific first: chat rows are the loosest shape, so it decides last.
+AUTO_ORDER = ["openclaw", "opencode", "claude-code", "codex", "hf", "chat"]
