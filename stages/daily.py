@@ -174,7 +174,8 @@ def run_daily(root: Path, args: argparse.Namespace, tee: Tee) -> None:
     if agents and not args.no_ingest:
         for agent in agents:
             tee.step(f"ingest {agent}", [py, "-m", "stages.ingest", "--from", agent, "--since", since, "--out", raw], root)
-    for d in new_trace_dirs(root, raw):
+    tracked = [p.with_suffix("").relative_to(root).as_posix() for p in sorted((root / raw).glob("*.dvc"))]
+    for d in sorted(set(new_trace_dirs(root, raw)) | set(tracked)):  # re-add: today's files join old dirs
         tee.step(f"track {d} with DVC", ["dvc", "add", "-q", d], root)
     tee.step("reproduce", ["dvc", "repro", *repro_targets(args.skip_train, args.skip_eval)], root)
     if args.skip_train or args.skip_eval:

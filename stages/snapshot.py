@@ -137,6 +137,9 @@ def pipeline_status(root: Path) -> dict[str, Any]:
 
 def describe_status(status: dict[str, Any]) -> str:
     stages = sorted(k.split(":")[-1] for k in status)
+    data = [s for s in stages if s.endswith(".dvc")]
+    if data:
+        return f"tracked data changed ({', '.join(data)}): `dvc add` it again, then `dvc repro`"
     return f"pipeline not reproduced (changed: {', '.join(stages)}); run `dvc repro` first"
 
 

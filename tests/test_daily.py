@@ -85,5 +85,10 @@ def test_daily_snapshots_on_promote_and_an_interrupted_run_leaves_nothing(tmp_pa
 
     set_params(proj, {"gate.min_delta_exact_match": 2.0})
     run(["git", "commit", "-qam", "stricter gate"], proj)
+    write_jsonl(proj / "data/raw_traces/newagent/day3.jsonl", [  # lands in an already DVC-tracked dir
+        {"source": "newagent", "messages": [{"role": "user", "content": "Which port does the dev server use?"},
+                                            {"role": "assistant", "content": "Port `5173`, set in `vite.config.ts`."}]}])
     blocked = run([sys.executable, "-m", "stages.daily", "--no-ingest"], proj)
     assert "gate: block" in blocked.stdout and "blocked. " in blocked.stdout and len(tags(proj)) == 2
+    assert "M data/raw_traces/newagent.dvc" in run(["git", "status", "--porcelain"], proj).stdout
+    assert run(["dvc", "status", "data/raw_traces/newagent.dvc"], proj).stdout.strip().startswith("Data and pipelines are up to date")
