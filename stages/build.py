@@ -16,6 +16,8 @@ from tqdm import tqdm
 from stages.common.io import atomic_open, dumps_line, sha256_file, write_json, write_jsonl
 from stages.common.log import get_logger, summary
 from stages.common.params import load_or_exit
+from stages.ingest.hf import iter_hf_rows
+from stages.ingest.model import IngestError
 from stages.lib.dataset import DatasetBuilder
 from stages.lib.reader import RawLine, find_trace_files, read_lines
 from stages.lib.redaction import iter_strings, scan_text
@@ -88,6 +90,18 @@ def main(argv: list[str] | None = None) -> int:
                 log.warning("%s:0: empty_file: file has no lines", rel)
             files_info.append(info)
 
+        for spec in params.hf_datasets:  # Hugging Face datasets, read offline (local dir or Hub cache)
+            try:
+                rows = iter_hf_rows(spec)
+                for origin, row in tqdm(rows, desc=f"build: {spec}", unit="row", disable=None):
+                    if isinstance(row, dict):
+                        row.setdefault("source", f"hf:{spec}")
+                    emit(builder.add(RawLine(origin, row=row), "raw"))
+            except IngestError as exc:
+                print(f"error: data.hf_datasets: {exc}", file=sys.stderr)
+                return 2
+            files_info.append({"path": f"hf:{spec}", "lines": None, "records": None})
+
         real_kept = builder.acct.kept
         for kind, templates, ratio in (("synthetic", synth_t, params.synthetic_ratio),
                                        ("adversarial", adv_t, params.adversarial_ratio)):
@@ -128,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     flat.update({f"read_{k}": v for k, v in counts["read_by_kind"].items()})
     flat.update({"empty_files": len(empty_files), "min_example_ok": gates["min_example_ok"],
                  "redaction_ok": gates["redaction_ok"]})
+    # kept examples per source: `dvc metrics diff` and snapshot listings show where data came from
+    flat["by_source"] = {src: sum(v.values()) for src, v in sorted(counts.get("by_source", {}).items())}
     write_json(args.metrics, flat)
 
     summary("build", {

@@ -97,7 +97,7 @@ def test_two_snapshots_list_diff_and_restore_from_remote(tmp_path: Path, tiny_mo
 
     rows = json.loads(run(snap + ["list", "--json"], proj).stdout)
     assert [r["tag"] for r in rows] == [tag1, tag2]
-    #TMP assert rows[1]["by_source"]["newagent"] == 12 and "newagent" not in rows[0]["by_source"]
+    assert rows[1]["by_source"]["newagent"] == 12 and "newagent" not in rows[0]["by_source"]
     assert rows[1]["kept"] > rows[0]["kept"] and rows[0]["decision"] in ("promote", "block")
 
     d = json.loads(run(snap + ["diff", tag1, tag2, "--json"], proj).stdout)
