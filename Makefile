@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip
 export PATH := $(abspath $(BIN)):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast install install-dev repro clean remote ingest daily
+.PHONY: run test test-fast install install-dev repro clean remote ingest daily tui
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ repro: install
 ## ingest: pull sessions from an agent's default location (AGENT=openclaw|opencode|claude-code|codex|auto, SINCE=DATE)
 ingest: install
 	python -m stages.ingest --from $(or $(AGENT),auto) $(if $(SINCE),--since $(SINCE))
+
+## tui: terminal UI for the pipeline, the Hub and Jobs
+tui: install
+	python -m stages.tui
 
 ## daily: ingest since the last run, dvc repro, review, snapshot when promoted (cron-safe; DAILY_ARGS=--skip-train ...)
 daily: install remote

@@ -1,0 +1,5 @@
+import sys
+
+from stages.hub.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Terminal UI for the pipeline and the Hub: `python -m stages.tui [--project DIR]` (docs/tui.md)."""

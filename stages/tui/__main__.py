@@ -1,0 +1,5 @@
+import sys
+
+from stages.tui.app import main
+
+sys.exit(main())
