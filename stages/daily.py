@@ -51,7 +51,7 @@ class Tee:
     def step(self, title: str, cmd: list[str], cwd: Path, check: bool = True) -> int:
         self.say(f"\n-- {title}: {' '.join(cmd)}")
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"})
+                                env=step_env())
         assert proc.stdout is not None
         for line in proc.stdout:
             sys.stdout.write(line)
@@ -61,6 +61,13 @@ class Tee:
         if check and code != 0:
             raise StepError(f"{title} failed (exit {code}); see the log above")
         return code
+
+
+def step_env() -> dict[str, str]:
+    """This interpreter's bin dir first on PATH: stage commands (`python -m stages...`) then run in
+    the project's venv even from cron's bare environment."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def acquire_lock(root: Path) -> IO[str] | None:
@@ -176,8 +183,8 @@ def run_daily(root: Path, args: argparse.Namespace, tee: Tee) -> None:
             tee.step(f"ingest {agent}", [py, "-m", "stages.ingest", "--from", agent, "--since", since, "--out", raw], root)
     tracked = [p.with_suffix("").relative_to(root).as_posix() for p in sorted((root / raw).glob("*.dvc"))]
     for d in sorted(set(new_trace_dirs(root, raw)) | set(tracked)):  # re-add: today's files join old dirs
-        tee.step(f"track {d} with DVC", ["dvc", "add", "-q", d], root)
-    tee.step("reproduce", ["dvc", "repro", *repro_targets(args.skip_train, args.skip_eval)], root)
+        tee.step(f"track {d} with DVC", [py, "-m", "dvc", "add", "-q", d], root)
+    tee.step("reproduce", [py, "-m", "dvc", "repro", *repro_targets(args.skip_train, args.skip_eval)], root)
     if args.skip_train or args.skip_eval:
         tee.say("\npartial run (--skip-train/--skip-eval): no gate decision, no snapshot")
         return

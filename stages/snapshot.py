@@ -42,8 +42,11 @@ def default_remote_url(root: Path) -> Path:
 
 
 def configured_remote(root: Path) -> str | None:
-    name = gitops.dvc(root, "remote", "default", check=False).stdout.strip()
-    return name or None
+    proc = gitops.dvc(root, "remote", "default", check=False)
+    name = proc.stdout.strip()
+    if proc.returncode != 0 or not name or " " in name:  # "No default remote set"
+        return None
+    return name
 
 
 def setup_remote(root: Path, url: str | None = None) -> str:

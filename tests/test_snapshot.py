@@ -120,3 +120,17 @@ def test_two_snapshots_list_diff_and_restore_from_remote(tmp_path: Path, tiny_mo
     assert json.loads((out / "gate_decision.json").read_text())["decision"] == rows[0]["decision"]
     again = run(snap + ["restore", tag1, "--to", str(out)], proj, check=False)
     assert again.returncode == 1 and "not empty" in again.stderr
+
+
+def test_default_remote_is_beside_the_repo_and_an_existing_one_is_kept(tmp_path: Path) -> None:
+    from stages.snapshot import setup_remote
+
+    proj = make_project(tmp_path / "proj")
+    assert setup_remote(proj) == "local"
+    assert (tmp_path / "proj-dvc-remote").is_dir()
+    assert str(tmp_path / "proj-dvc-remote") in (proj / ".dvc/config.local").read_text()
+    assert ".dvc/config.local" not in run(["git", "status", "--porcelain"], proj).stdout  # never committed
+    other = make_project(tmp_path / "other")
+    run(["dvc", "remote", "add", "-d", "team", "s3://bucket/path"], other)
+    assert setup_remote(other) == "team"  # a remote the team committed is not replaced
+    assert not (other / ".dvc/config.local").exists() and not (tmp_path / "other-dvc-remote").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def git(root: Path, *args: str, check: bool = True, env: dict[str, str] | None =
 
 
 def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run(["dvc", *args], root, check=check)
+    """DVC of this interpreter's environment, whatever PATH says (cron jobs have a bare PATH)."""
+    return run([sys.executable, "-m", "dvc", *args], root, check=check)
 
 
 def repo_root(start: Path) -> Path:
