@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from conftest import env, make_project, run, set_params, tiny_params, write_jsonl
@@ -71,9 +72,11 @@ def test_daily_snapshots_on_promote_and_an_interrupted_run_leaves_nothing(tmp_pa
     assert proc.stdout is not None
     for line in proc.stdout:
         if "Running stage 'train'" in line:
+            children = psutil.Process(proc.pid).children(recursive=True)
             os.killpg(proc.pid, signal.SIGKILL)
             break
     proc.wait(timeout=60)
+    psutil.wait_procs(children, timeout=60)  # DVC treats a lock held by a live (or unreaped) pid as busy
     assert proc.returncode == -signal.SIGKILL
     assert len(tags(proj)) == 1 and run(["git", "rev-parse", "HEAD"], proj).stdout == head
 
