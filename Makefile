@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip
 export PATH := $(abspath $(BIN)):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast install install-dev repro clean remote ingest daily tui
+.PHONY: run test test-fast install install-dev repro clean remote ingest daily tui space
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,16 +48,22 @@ ingest: install
 tui: install
 	python -m stages.tui
 
+## space: the web app on http://127.0.0.1:7860 (what the Docker Space runs)
+space: install
+	python app.py
+
 ## daily: ingest since the last run, dvc repro, review, snapshot when promoted (cron-safe; DAILY_ARGS=--skip-train ...)
 daily: install remote
 	python -m stages.daily $(DAILY_ARGS)
 
 ## test: the whole suite, slow end-to-end tests included (what CI runs)
 test: install-dev
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 || echo "warning: chromium not installed; the Space browser tests will skip"
 	python -m pytest -m "slow or not slow"
 
 ## test-fast: the suite without the slow end-to-end tests
 test-fast: install-dev
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 || echo "warning: chromium not installed; the Space browser tests will skip"
 	python -m pytest
 
 clean:
