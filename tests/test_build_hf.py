@@ -20,6 +20,7 @@ def test_hf_dataset_rows_join_the_build_with_their_source(tmp_path: Path, capsys
                                      "assistant": "The whole pytest suite, slow tests included."}])
     params = tmp_path / "params.yaml"
     params.write_text(json.dumps({"data": {"min_examples": 1, "synthetic_ratio": 0, "adversarial_ratio": 0,
+                                           "near_dedup": False,  # the rows differ by one number on purpose
                                            "hf_datasets": [str(tmp_path / "hf_chats")]}}))
     args = ["--raw", str(raw), "--seeds", str(ROOT / "data/seeds"), "--out", str(tmp_path / "out"),
             "--metrics", str(tmp_path / "m.json"), "--params", str(params)]

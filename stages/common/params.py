@@ -62,6 +62,21 @@ class DataParams(_Section):
         description="Hugging Face datasets read offline as extra traces: a local dir or a Hub-cache repo id, "
                     "optionally ':split' (stages.ingest.hf.iter_hf_rows).",
     )
+    keep_failed: bool = Field(False, description="Keep failed/aborted sessions even when keep_outcomes omits them.")
+    drop_trivial_assistant: bool = Field(True, description="Filter: every assistant turn empty or trivial ('ok', 'done').")
+    check_tool_structure: bool = Field(True, description="Filter: a tool call without a result or a result without a call.")
+    max_control_ratio: float = Field(0.01, ge=0, le=1, description="Filter: share of control/replacement characters above this.")
+    min_charset_ratio: float = Field(0.0, ge=0, le=1, description="Filter: share of letters in Latin script below this "
+                                     "(0 disables; e.g. 0.5 keeps mostly-Latin traces).")
+    near_dedup: bool = Field(True, description="MinHash LSH near-duplicate removal (earliest copy kept).")
+    near_dedup_threshold: float = Field(0.8, gt=0, lt=1, description="Jaccard similarity the LSH bands target.")
+    near_dedup_num_perm: int = Field(128, ge=8, le=1024, description="MinHash signature length (bins).")
+    near_dedup_shingle: int = Field(5, ge=1, le=32, description="Words per shingle.")
+    golden_dir: str = Field("data/eval", description="Golden eval set (*.jsonl): near-copies are kept out of train and "
+                            "val; a missing dir is skipped.")
+    cache_dir: str = Field(".cache/build", description="Per-input-file results by content hash (relative to the params "
+                           "file's dir; '' disables): a rebuild after adding one file costs about that file.")
+    num_proc: int = Field(1, ge=1, le=256, description="Worker processes for parsing/redacting/filtering input files.")
 
     @model_validator(mode="after")
     def _bounds(self) -> "DataParams":
@@ -99,6 +114,27 @@ class TrainParams(_Section):
     seed: int = 42
     train_files: list[str] = Field(default_factory=list, description="Override the built train.jsonl with these shards.")
     val_files: list[str] = Field(default_factory=list, description="Override the built val.jsonl with these shards.")
+    long_sessions: Literal["window", "truncate"] = Field(
+        "window", description="Sessions longer than max_length: split at turn boundaries into windows "
+        "(stages.lib.windows) or keep only the first max_length tokens.")
+    packing: bool = Field(False, description="Pack several examples per row (TRL BFD; block-diagonal attention).")
+    padding_free: bool = Field(False, description="Flatten each batch into one row without padding (position_ids).")
+    map_num_proc: int = Field(1, ge=1, description="Processes for tokenizing/windowing and TRL's dataset maps.")
+    dataloader_num_workers: int = Field(0, ge=0, description="DataLoader worker processes (0 = main process).")
+    prefetch_factor: int | None = Field(None, ge=1, description="Batches prefetched per worker (needs workers > 0).")
+    persistent_workers: bool = Field(False, description="Keep DataLoader workers alive across epochs (needs workers > 0).")
+    pin_memory: bool | Literal["auto"] = Field("auto", description="Pinned host memory for batches; auto = on CUDA only.")
+    save_steps: int = Field(30, ge=0, description="Checkpoint every N optimizer steps (0 = never); a re-run resumes.")
+    save_total_limit: int = Field(2, ge=1, description="Checkpoints kept on disk (the newest ones).")
+    checkpoint_dir: str = Field("checkpoints/train", description="Where checkpoints live (relative = to params.yaml's dir): outside DVC outs, so an "
+                                "interrupted run's checkpoints survive until the re-run resumes from them.")
+    keep_checkpoints: bool = Field(False, description="Keep checkpoints after a successful run (default: delete).")
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in backward: less memory, ~30% slower.")
+    attn_implementation: str | None = Field(None, description="e.g. sdpa, eager, flash_attention_2 (None = default).")
+    launcher: Literal["python", "accelerate"] = Field(
+        "python", description="accelerate: the stage re-launches itself with `accelerate launch` (DDP / FSDP).")
+    accelerate_config: str = Field("configs/accelerate/single_gpu.yaml", description="accelerate config for launcher=accelerate.")
+    num_processes: int | None = Field(None, ge=1, description="Override the accelerate config's num_processes.")
 
 
 
@@ -107,11 +143,26 @@ class EvalParams(_Section):
     max_new_tokens: int = Field(64, ge=1)
     batch_size: int = Field(8, ge=1)
     max_prompt_length: int = Field(768, ge=16, description="Prompt tokens kept (from the end) per example.")
+    min_safety_examples: int = Field(16, ge=0, description="Adversarial val examples scored at least (added beyond "
+                                     "max_examples when the first max_examples hold fewer): the safety slice.")
+    tool_call_examples: int = Field(16, ge=0, description="Extra examples at the first tool-calling assistant turn "
+                                    "of val records (tool_call_valid / tool_name_accuracy / tool_args_match).")
+    bootstrap_samples: int = Field(1000, ge=1, description="Paired bootstrap resamples for the 95% CI of each delta.")
+    bootstrap_seed: int = Field(0, description="Seeds the bootstrap: same scores + seed = same intervals.")
+    golden_dir: str = Field("data/eval", description="Held-out golden set (*.jsonl), scored in addition to val and "
+                            "reported under `golden`; a missing or empty dir is skipped.")
 
 
 class GateParams(_Section):
     min_delta_exact_match: float = 0.0
     min_delta_keyword_recall: float = 0.0
+    require_significant: bool = Field(False, description="Judge every delta check on the lower bound of its 95% CI "
+                                      "instead of the point estimate.")
+    max_safety_regression: float | None = Field(0.0, ge=0, description="Largest allowed drop of safe_refusal_rate "
+                                                "(adapter vs baseline); null disables the safety check.")
+    min_adapter_exact_match: float | None = Field(None, description="Optional absolute floor on the adapter's exact_match.")
+    min_adapter_keyword_recall: float | None = Field(None, description="Optional absolute floor on keyword_recall.")
+    min_adapter_safe_refusal_rate: float | None = Field(None, description="Optional absolute floor on safe_refusal_rate.")
 
 
 

@@ -1,18 +1,51 @@
-"""The build pipeline for one record: normalize -> redact -> filter -> dedup -> split, with
-every record accounted for (`read == kept + quarantined + filtered + duplicates`)."""
+"""The build pipeline, in two phases, with every record accounted for
+(`read == kept + quarantined + filtered + duplicates`).
+
+Phase 1 (`ChunkProcessor`, per input chunk, parallel and cacheable): parse -> normalize -> redact
+-> filter -> content id -> MinHash band keys -> post-redaction scan of the serialized line. Its
+result depends only on the chunk's bytes, its path and the params, so it can be cached by content hash.
+
+Phase 2 (`merge`, whole corpus, cheap): exact dedup on the id, golden-set exclusion, near-dedup by
+LSH bands (earliest copy kept), then the kept lines are copied verbatim into train/val. Only
+fixed-size keys per candidate are held in memory (about 100 bytes each), never records.
+"""
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from pathlib import Path
+from typing import IO, Any, Iterable
 
+import numpy as np
+
+from stages.common.io import dumps_line
 from stages.common.params import DataParams
-from stages.lib.dedup import ExactDedup
+from stages.lib.near_dedup import LSHConfig, first_near_copies, matches_any, signatures
 from stages.lib.quality import build_filters, check
 from stages.lib.reader import RawLine
 from stages.lib.records import FormatError, normalize, with_id
-from stages.lib.redaction import Redactor, redact_record
+from stages.lib.redaction import Redactor, redact_record, scan_line
 from stages.lib.split import assign_split
+
+PARTS = ("parse", "redact", "filter", "dedup", "write")
+SIG_BATCH_BYTES = 1 << 20
+
+
+def lsh_config(p: DataParams) -> LSHConfig:
+    return LSHConfig(shingle_size=p.near_dedup_shingle, num_perm=p.near_dedup_num_perm, threshold=p.near_dedup_threshold)
+
+
+def shingle_text(record: dict[str, Any]) -> str:
+    """What near-dedup compares: the conversation's words (roles, contents, tool names and arguments)."""
+    parts = []
+    for m in record["messages"]:
+        parts.append(m["role"])
+        parts.append(m["content"])
+        for c in m.get("tool_calls", ()):
+            parts.append(c["function"]["name"])
+            parts.append(c["function"]["arguments"])
+    return "\n".join(parts)
 
 
 @dataclass
@@ -29,24 +62,169 @@ class Quarantined:
 
 
 @dataclass
+class ChunkStats:
+    """Phase-1 counts for one chunk (JSON-serializable, stored in the cache)."""
+    read: int = 0
+    blank_lines: int = 0
+    lines: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    filtered: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
+    records_redacted: int = 0
+    candidates: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"read": self.read, "blank_lines": self.blank_lines, "lines": self.lines,
+                "quarantined": dict(sorted(self.quarantined.items())), "filtered": dict(sorted(self.filtered.items())),
+                "redactions": dict(sorted(self.redactions.items())), "records_redacted": self.records_redacted,
+                "candidates": self.candidates}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "ChunkStats":
+        return cls(d["read"], d["blank_lines"], d["lines"], Counter(d["quarantined"]), Counter(d["filtered"]),
+                   Counter(d["redactions"]), d["records_redacted"], d["candidates"])
+
+
+class ChunkProcessor:
+    """Phase 1 for one stream of raw lines. Writes candidate record lines and quarantine rows to the
+    given files as it goes; keeps only fixed-size keys per candidate in memory (plus the distinct
+    (source, task_category) labels)."""
+
+    def __init__(self, params: DataParams, kind: str, records_out: IO[str], quarantine_out: IO[str]) -> None:
+        self.params, self.kind = params, kind
+        self.filters = build_filters(params)
+        self.lsh = lsh_config(params)
+        self.records_out, self.quarantine_out = records_out, quarantine_out
+        self.stats = ChunkStats()
+        self.timings: Counter[str] = Counter()
+        self.ids: list[int] = []
+        self.splits: list[int] = []
+        self.leaks: dict[int, dict[str, int]] = {}
+        self.labels: dict[tuple[str, str], int] = {}
+        self.label_idx: list[int] = []
+        self._texts: list[str] = []
+        self._text_bytes = 0
+        self._bands: list[np.ndarray] = []
+        self._has_sig: list[np.ndarray] = []
+
+    def _quarantine(self, origin: str, reason: str, detail: str) -> None:
+        # Details are structural (keys, positions) but still go through redaction: nothing secret leaves.
+        self.stats.quarantined[reason] += 1
+        self.quarantine_out.write(dumps_line(Quarantined(origin, reason, Redactor().text(detail)).row()) + "\n")
+
+    def add(self, line: RawLine) -> None:
+        t0 = time.perf_counter()
+        self.stats.lines += 1
+        if line.blank:
+            self.stats.blank_lines += 1
+            return
+        self.stats.read += 1
+        if line.reason:
+            self._quarantine(line.origin, line.reason, line.detail)
+            return
+        try:
+            record = normalize(line.row, line.origin, default_source=self.kind)
+        except FormatError as exc:
+            self._quarantine(line.origin, exc.reason, exc.detail)
+            return
+        t1 = time.perf_counter()
+        record, hits = redact_record(record)
+        if hits:
+            self.stats.redactions.update(hits)
+            self.stats.records_redacted += 1
+        t2 = time.perf_counter()
+        reason = check(record, self.filters)
+        t3 = time.perf_counter()
+        self.timings["parse"] += t1 - t0
+        self.timings["redact"] += t2 - t1
+        self.timings["filter"] += t3 - t2
+        if reason:
+            self.stats.filtered[reason] += 1
+            return
+        record = with_id(record)
+        text = shingle_text(record)
+        self._texts.append(text)
+        self._text_bytes += len(text)
+        if self._text_bytes >= SIG_BATCH_BYTES:
+            self._flush_signatures()
+        t4 = time.perf_counter()
+        meta = record["metadata"]
+        out = dumps_line(record)
+        leak = scan_line(out)  # the independent post-redaction scan, on the line as written
+        if leak:
+            self.leaks[len(self.ids)] = dict(sorted(leak.items()))
+        self.ids.append(int(record["id"][:16], 16))
+        self.splits.append(1 if assign_split(record["id"], self.params.val_fraction) == "val" else 0)
+        self.label_idx.append(self.labels.setdefault((meta["source"], meta["task_category"]), len(self.labels)))
+        self.records_out.write(out + "\n")
+        self.stats.candidates += 1
+        self.timings["dedup"] += t4 - t3
+        self.timings["write"] += time.perf_counter() - t4
+
+    def _flush_signatures(self) -> None:
+        if self._texts:
+            bands, ok = signatures(self._texts, self.lsh)
+            self._bands.append(bands)
+            self._has_sig.append(ok)
+            self._texts, self._text_bytes = [], 0
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """The chunk's key arrays: id64, split (1 = val), has_sig, band keys, leak hits per candidate."""
+        t = time.perf_counter()
+        self._flush_signatures()
+        nb = self.lsh.bands[0]
+        bands = np.concatenate(self._bands) if self._bands else np.zeros((0, nb), dtype=np.uint64)
+        has_sig = np.concatenate(self._has_sig) if self._has_sig else np.zeros(0, dtype=bool)
+        leaks = np.zeros(len(self.ids), dtype=np.int64)
+        for i, hits in self.leaks.items():
+            leaks[i] = sum(hits.values())
+        self.timings["dedup"] += time.perf_counter() - t
+        return {"id64": np.array(self.ids, dtype=np.uint64), "split": np.array(self.splits, dtype=np.uint8),
+                "has_sig": has_sig, "bands": bands, "leaks": leaks, "label": np.array(self.label_idx, dtype=np.int32)}
+
+
+@dataclass
+class Entry:
+    """One processed chunk as phase 2 sees it (from the cache or fresh)."""
+    records_path: Path
+    quarantine_path: Path
+    keys: dict[str, np.ndarray]
+    stats: ChunkStats
+    kind: str
+    leaks_by_rule: dict[int, dict[str, int]]
+    labels: list[tuple[str, str]]  # (source, task_category) by keys["label"]
+
+
+@dataclass
 class Accounting:
     read: Counter[str] = field(default_factory=Counter)  # by source kind (raw, synthetic, adversarial)
     quarantined: Counter[str] = field(default_factory=Counter)
     filtered: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0
+    duplicates: Counter[str] = field(default_factory=Counter)  # exact, near, golden
+    near_dup_cross_split: int = 0
     redactions: Counter[str] = field(default_factory=Counter)
     records_redacted: int = 0
     blank_lines: int = 0
     split: Counter[str] = field(default_factory=Counter)
     by_source: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     by_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    leaks: Counter[str] = field(default_factory=Counter)
 
     @property
     def kept(self) -> int:
         return sum(self.split.values())
 
+    def add_stats(self, stats: ChunkStats, kind: str) -> None:
+        self.read[kind] += stats.read
+        self.quarantined.update(stats.quarantined)
+        self.filtered.update(stats.filtered)
+        self.redactions.update(stats.redactions)
+        self.records_redacted += stats.records_redacted
+        self.blank_lines += stats.blank_lines
+
     def balanced(self) -> bool:
-        return sum(self.read.values()) == self.kept + sum(self.quarantined.values()) + sum(self.filtered.values()) + self.duplicates
+        return sum(self.read.values()) == (self.kept + sum(self.quarantined.values()) + sum(self.filtered.values())
+                                           + sum(self.duplicates.values()))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +237,9 @@ class Accounting:
             "quarantined_by_reason": dict(sorted(self.quarantined.items())),
             "filtered": sum(self.filtered.values()),
             "filtered_by_reason": dict(sorted(self.filtered.items())),
-            "duplicates": self.duplicates,
+            "duplicates": sum(self.duplicates.values()),
+            "duplicates_by_kind": {k: self.duplicates[k] for k in ("exact", "near", "golden")},
+            "near_dup_cross_split_prevented": self.near_dup_cross_split,
             "blank_lines": self.blank_lines,
             "records_redacted": self.records_redacted,
             "redactions": sum(self.redactions.values()),
@@ -69,49 +249,81 @@ class Accounting:
         }
 
 
-class DatasetBuilder:
-    """Feed it raw lines; it returns (split, record) for kept ones and accounts for the rest."""
+def decide(entries: list[Entry], prior_ids: np.ndarray, golden: np.ndarray, near: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    """Phase-2 decisions over all candidates of `entries` in order: 0 keep, 1 exact, 2 golden, 3 near.
+    `prior_ids` (sorted) are ids already kept by an earlier round (generated examples vs real ones)."""
+    def cat(name: str, dtype: Any, shape: tuple[int, ...] = ()) -> np.ndarray:
+        arrs = [e.keys[name] for e in entries]
+        return np.concatenate(arrs) if arrs else np.zeros((0, *shape), dtype=dtype)
 
-    def __init__(self, params: DataParams) -> None:
-        self.params = params
-        self.filters = build_filters(params)
-        self.dedup = ExactDedup()
-        self.acct = Accounting()
-        self.quarantine: list[Quarantined] = []
+    nb = golden.shape[1] if golden.ndim == 2 else 0
+    ids, split, has_sig = cat("id64", np.uint64), cat("split", np.uint8), cat("has_sig", bool)
+    bands = cat("bands", np.uint64, (nb,))
+    n = len(ids)
+    status = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return status, {"cross_split": 0}
+    _, first, inv = np.unique(ids, return_index=True, return_inverse=True)
+    exact = first[inv.ravel()] < np.arange(n)
+    if len(prior_ids):
+        pos = np.clip(np.searchsorted(prior_ids, ids), 0, len(prior_ids) - 1)
+        exact |= prior_ids[pos] == ids
+    status[exact] = 1
+    gold = matches_any(bands, has_sig & ~exact, golden) if len(golden) else np.zeros(n, dtype=bool)
+    status[gold] = 2
+    cross = 0
+    if near:
+        rep = first_near_copies(bands, has_sig & ~exact & ~gold)
+        dup = rep >= 0
+        status[dup] = 3
+        cross = int((split[dup] != split[rep[dup]]).sum())
+    return status, {"cross_split": cross}
 
-    def _quarantine(self, origin: str, reason: str, detail: str) -> None:
-        # Details are structural (keys, positions) but still go through redaction: nothing secret leaves.
-        self.acct.quarantined[reason] += 1
-        self.quarantine.append(Quarantined(origin, reason, Redactor().text(detail)))
 
-    def add(self, line: RawLine, kind: str = "raw") -> Optional[tuple[str, dict[str, Any]]]:
-        if line.blank:
-            self.acct.blank_lines += 1
-            return None
-        self.acct.read[kind] += 1
-        if line.reason:
-            self._quarantine(line.origin, line.reason, line.detail)
-            return None
-        try:
-            record = normalize(line.row, line.origin, default_source=kind if kind != "raw" else "raw")
-        except FormatError as exc:
-            self._quarantine(line.origin, exc.reason, exc.detail)
-            return None
-        record, hits = redact_record(record)
-        if hits:
-            self.acct.redactions.update(hits)
-            self.acct.records_redacted += 1
-        reason = check(record, self.filters)
-        if reason:
-            self.acct.filtered[reason] += 1
-            return None
-        record = with_id(record)
-        if self.dedup.seen(record["id"], line.origin) is not None:
-            self.acct.duplicates += 1
-            return None
-        split = assign_split(record["id"], self.params.val_fraction)
-        meta = record["metadata"]
-        self.acct.split[split] += 1
-        self.acct.by_source[meta["source"]][split] += 1
-        self.acct.by_category[meta["task_category"]][split] += 1
-        return split, record
+def merge(entries: list[Entry], status: np.ndarray, acct: Accounting, sinks: dict[str, IO[bytes]]) -> np.ndarray:
+    """Copy kept candidate lines verbatim into the split files (bulk byte slices, no re-encoding);
+    count everything; return the kept ids."""
+    i = 0
+    kept_ids: list[np.ndarray] = []
+    for e in entries:
+        n = len(e.keys["id64"])
+        st = status[i:i + n]
+        i += n
+        acct.add_stats(e.stats, e.kind)
+        for code, name in ((1, "exact"), (2, "golden"), (3, "near")):
+            acct.duplicates[name] += int((st == code).sum())
+        keep = st == 0
+        kept_ids.append(e.keys["id64"][keep])
+        if not n:
+            continue
+        lines = e.records_path.read_bytes().split(b"\n")
+        for flag, split in ((0, "train"), (1, "val")):
+            rows = np.flatnonzero(keep & (e.keys["split"] == flag))
+            if len(rows):
+                sinks[split].write(b"\n".join([lines[j] for j in rows.tolist()]) + b"\n")
+            acct.split[split] += len(rows)
+            for label, count in enumerate(np.bincount(e.keys["label"][rows], minlength=len(e.labels)).tolist()):
+                if count:
+                    source, category = e.labels[label]
+                    acct.by_source[source][split] += count
+                    acct.by_category[category][split] += count
+        for j in np.flatnonzero(keep & (e.keys["leaks"] > 0)).tolist():
+            acct.leaks.update(e.leaks_by_rule.get(j, {}))
+    return np.concatenate(kept_ids) if kept_ids else np.zeros(0, dtype=np.uint64)
+
+
+def golden_keys(paths: Iterable[Path], params: DataParams, read: Any) -> np.ndarray:
+    """Band keys of the golden eval examples (normalized and redacted like training data)."""
+    texts = []
+    for path in paths:
+        for line in read(path):
+            if line.blank or line.reason:
+                continue
+            try:
+                record, _ = redact_record(normalize(line.row, line.origin))
+            except FormatError:
+                continue
+            texts.append(shingle_text(record))
+    bands, ok = signatures(texts, lsh_config(params))
+    return bands[ok]
+

@@ -28,10 +28,18 @@ def find_trace_files(root: str | Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.jsonl") if p.is_file())
 
 
-def read_lines(path: Path, display: str | None = None) -> Iterator[RawLine]:
+def read_lines(path: Path, display: str | None = None, start: int = 0, end: int | None = None,
+               first_line: int = 1) -> Iterator[RawLine]:
+    """Lines of `path`, or of the byte range [start, end) that begins at line `first_line`
+    (ranges are cut at line starts by the build's planner, so workers can share one file)."""
     name = display or str(path)
     with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        fh.seek(start)
+        pos = start
+        for lineno, raw in enumerate(fh, start=first_line):
+            if end is not None and pos >= end:
+                break
+            pos += len(raw)
             origin = f"{name}:{lineno}"
             try:
                 text = raw.decode("utf-8")

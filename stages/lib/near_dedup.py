@@ -1,0 +1,228 @@
+"""Near-duplicate detection: MinHash signatures + LSH banding, vectorized with numpy.
+
+Signatures use one-permutation hashing (OPH) with rotation densification (Shrivastava & Li, 2014):
+each shingle is hashed once and falls into one of `num_perm` bins; the bin minima form the
+signature. That is O(shingles) instead of O(shingles x permutations) for classic MinHash, and it
+estimates the same Jaccard similarity. Everything below runs on whole batches of records as numpy
+arrays (no per-token Python), which is what makes near-dedup cheap enough to leave on.
+
+`signatures_reference` is the same algorithm in plain Python (the bench's reference build and the
+tests' oracle): both produce bit-identical band keys.
+
+Shingles are `shingle_size` consecutive word tokens (ASCII letters/digits/underscore and any
+non-ASCII byte, ASCII-lowercased). Records with fewer tokens than a shingle get no signature and
+take part in exact dedup only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+import numpy as np
+
+MASK = (1 << 64) - 1
+_P = 0x100000001B3  # byte polynomial base (odd, so it is invertible mod 2^64)
+_PINV = pow(_P, -1, 1 << 64)
+_Q = 0x9E3779B97F4A7C15  # token polynomial base
+_M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # splitmix64 finalizer
+_BAND_MUL = 0xD6E8FEB86659FD93
+
+_WORD = np.zeros(256, dtype=bool)
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _WORD[_c] = True
+_WORD[128:] = True
+_LOWER = np.arange(256, dtype=np.uint64)
+_LOWER[65:91] += 32
+
+
+@dataclass(frozen=True)
+class LSHConfig:
+    shingle_size: int = 5
+    num_perm: int = 128
+    threshold: float = 0.8
+    seed: int = 1
+
+    @property
+    def bands(self) -> tuple[int, int]:
+        return optimal_bands(self.threshold, self.num_perm)
+
+
+@lru_cache(maxsize=64)
+def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= num_perm minimizing the false positive + false negative
+    area around `threshold` (the criterion datasketch uses), by numeric integration."""
+    s = (np.arange(400) + 0.5) / 400
+    best, best_err = (1, num_perm), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            p = 1 - (1 - s ** r) ** b  # probability that a pair of similarity s shares a band
+            err = float(p[s < threshold].sum() + (1 - p[s >= threshold]).sum()) / 400
+            if err < best_err - 1e-12:
+                best, best_err = (b, r), err
+    return best
+
+
+# ---- numpy implementation ------------------------------------------------------------------
+def _mix(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
+    return z ^ (z >> np.uint64(31))
+
+
+class _Powers:
+    """P^i and P^-i mod 2^64 for i < n, grown on demand (uint64 arithmetic wraps, which is the mod)."""
+
+    def __init__(self) -> None:
+        self.pow = np.ones(1, dtype=np.uint64)
+        self.inv = np.ones(1, dtype=np.uint64)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.pow) < n:
+            size = max(n, 2 * len(self.pow), 1 << 16)
+            with np.errstate(over="ignore"):
+                for attr, base in (("pow", _P), ("inv", _PINV)):
+                    steps = np.full(size, base, dtype=np.uint64)
+                    steps[0] = 1
+                    setattr(self, attr, np.cumprod(steps, dtype=np.uint64))
+        return self.pow[:n], self.inv[:n]
+
+
+_POWERS = _Powers()
+
+
+def signatures(texts: Sequence[str], cfg: LSHConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Band keys (len(texts) x bands, uint64) and a mask of records that have a signature."""
+    n, k = len(texts), cfg.num_perm
+    nb, nr = cfg.bands
+    out = np.zeros((n, nb), dtype=np.uint64)
+    if n == 0:
+        return out, np.zeros(0, dtype=bool)
+    bufs = [t.encode("utf-8", "surrogatepass") for t in texts]
+    data = np.frombuffer(b"\x00".join(bufs), dtype=np.uint8)
+    rec_start = np.cumsum([0] + [len(b) + 1 for b in bufs[:-1]])
+    isw = _WORD[data]
+    edges = np.diff(isw.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    ppow, pinv = _POWERS.get(len(data))
+    with np.errstate(over="ignore"):
+        pref = np.concatenate([[np.uint64(0)], np.cumsum(_LOWER[data] * pinv, dtype=np.uint64)])
+        tok = (pref[ends] - pref[starts]) * ppow[ends - 1]
+        tok_rec = np.searchsorted(rec_start, starts, side="right") - 1
+        m = len(tok) - cfg.shingle_size + 1
+        if m <= 0:
+            return out, np.zeros(n, dtype=bool)
+        sh = np.zeros(m, dtype=np.uint64)
+        for t in range(cfg.shingle_size):
+            sh = sh * np.uint64(_Q) + tok[t:t + m]
+        keep = tok_rec[:m] == tok_rec[cfg.shingle_size - 1:]
+        h = _mix(sh[keep] ^ np.uint64(cfg.seed & MASK))
+        rec = tok_rec[:m][keep]
+        sig = np.full(n * k, np.uint64(MASK), dtype=np.uint64)
+        np.minimum.at(sig, rec * k + (h % np.uint64(k)).astype(np.int64), h // np.uint64(k))
+        sig = sig.reshape(n, k)
+        valid = sig != np.uint64(MASK)
+        ok = valid.any(axis=1)
+        # rotation densification: an empty bin borrows the next non-empty bin (circularly) plus d*C
+        idx = np.where(np.concatenate([valid, valid], axis=1), np.arange(2 * k), 2 * k)
+        nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1][:, :k]
+        nxt = np.where(ok[:, None], nxt, np.arange(k))
+        dist = (nxt - np.arange(k)).astype(np.uint64)
+        dense = np.take_along_axis(sig, nxt % k, axis=1) + dist * np.uint64((1 << 64) // k)
+        for b in range(nb):
+            key = np.full(n, np.uint64((cfg.seed * _BAND_MUL + b + 1) & MASK), dtype=np.uint64)
+            for r in range(nr):
+                key = _mix(key * np.uint64(_Q) + dense[:, b * nr + r])
+            out[:, b] = key
+    return out, ok
+
+
+def batched_signatures(texts: Iterable[str], cfg: LSHConfig, batch_bytes: int = 1 << 20) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+    """`signatures` over batches of about `batch_bytes` of text: bounded memory, numpy-sized calls."""
+    batch: list[str] = []
+    size = 0
+    for t in texts:
+        batch.append(t)
+        size += len(t)
+        if size >= batch_bytes:
+            yield signatures(batch, cfg)
+            batch, size = [], 0
+    if batch:
+        yield signatures(batch, cfg)
+
+
+# ---- pure-Python reference (same algorithm, same bits) ----------------------------------------
+def _mix_int(z: int) -> int:
+    z = ((z ^ (z >> 30)) * _M1) & MASK
+    z = ((z ^ (z >> 27)) * _M2) & MASK
+    return z ^ (z >> 31)
+
+
+def signature_reference(text: str, cfg: LSHConfig) -> tuple[list[int], bool]:
+    """One record's band keys, computed with Python ints (the straightforward implementation)."""
+    k = cfg.num_perm
+    nb, nr = cfg.bands
+    toks: list[int] = []
+    cur, in_word = 0, False
+    for byte in text.encode("utf-8", "surrogatepass"):
+        if _WORD[byte]:
+            cur = (cur * _P + int(_LOWER[byte])) & MASK
+            in_word = True
+        elif in_word:
+            toks.append(cur)
+            cur, in_word = 0, False
+    if in_word:
+        toks.append(cur)
+    sig = [MASK] * k
+    for i in range(len(toks) - cfg.shingle_size + 1):
+        sh = 0
+        for t in toks[i:i + cfg.shingle_size]:
+            sh = (sh * _Q + t) & MASK
+        h = _mix_int(sh ^ (cfg.seed & MASK))
+        b, v = h % k, h // k
+        if v < sig[b]:
+            sig[b] = v
+    if all(v == MASK for v in sig):
+        return [0] * nb, False
+    c = (1 << 64) // k
+    dense = []
+    for j in range(k):
+        d = 0
+        while sig[(j + d) % k] == MASK:
+            d += 1
+        dense.append(sig[(j + d) % k] + d * c)
+    keys = []
+    for b in range(nb):
+        key = (cfg.seed * _BAND_MUL + b + 1) & MASK
+        for r in range(nr):
+            key = _mix_int((key * _Q + dense[b * nr + r]) & MASK)
+        keys.append(key)
+    return keys, True
+
+
+# ---- corpus-level decisions ----------------------------------------------------------------
+def first_near_copies(keys: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """For each row, the index of the earliest earlier eligible row sharing an LSH band, else -1.
+    Earliest wins deterministically: rows are in build order (file path, line)."""
+    n = len(keys)
+    rep = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(eligible)
+    if len(rows) == 0:
+        return rep
+    best = np.full(len(rows), len(rows), dtype=np.int64)
+    for b in range(keys.shape[1]):
+        _, first, inv = np.unique(keys[rows, b], return_index=True, return_inverse=True)
+        best = np.minimum(best, first[inv.ravel()])
+    earlier = best < np.arange(len(rows))
+    rep[rows[earlier]] = rows[best[earlier]]
+    return rep
+
+
+def matches_any(keys: np.ndarray, eligible: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Rows sharing at least one LSH band with any row of `other` (e.g. the golden eval set)."""
+    hit = np.zeros(len(keys), dtype=bool)
+    if len(other) == 0 or len(keys) == 0:
+        return hit
+    for b in range(keys.shape[1]):
+        hit |= np.isin(keys[:, b], other[:, b])
+    return hit & eligible
