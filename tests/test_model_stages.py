@@ -89,7 +89,8 @@ def test_train_then_evaluate_tiny_model(tmp_path: Path, tiny_model_dir: Path) ->
     res = json.loads((tmp_path / "eval.json").read_text())
     assert res["n_examples"] == 3
     for block in ("baseline", "adapter", "delta"):
-        assert set(res[block]) == {"exact_match", "keyword_recall", "token_f1"}
+        # no tool turns and no adversarial examples in this data: only the text metrics and over-refusal
+        assert set(res[block]) == {"exact_match", "keyword_recall", "token_f1", "over_refusal_rate"}
     assert res["delta"]["keyword_recall"] == round(res["adapter"]["keyword_recall"] - res["baseline"]["keyword_recall"], 6)
     preds = [json.loads(line) for line in (tmp_path / "pred.jsonl").read_text().splitlines()]
     assert len(preds) == 3 and all({"prompt", "reference", "baseline_output", "adapter_output"} <= set(p) for p in preds)
