@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ("dvc.yaml", "params.yaml", ".gitignore", "stages", "data/raw_traces", "data/seeds")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", ".gitignore", "stages", "configs", "data/raw_traces", "data/seeds", "data/eval")
 
 
 def env() -> dict[str, str]:
