@@ -27,7 +27,9 @@ from stages.lib.snapshots import (METRIC_FILES, SEED_FILES, TAG_PREFIX, commit_m
                                   example_keys, next_tag, summarize)
 
 REMOTE_NAME = "local"
-SNAPSHOT_FILES = ["dvc.yaml", "dvc.lock", "params.yaml", *METRIC_FILES, "metrics/train_curve.json"]
+# Everything `dvc repro` writes to git (metrics and plots are `cache: false` outs).
+SNAPSHOT_FILES = ["dvc.yaml", "dvc.lock", "params.yaml", *METRIC_FILES, "metrics/export.json",
+                  "metrics/train_curve.json", "metrics/train_live"]
 
 
 class SnapshotError(RuntimeError):

@@ -13,7 +13,7 @@ from conftest import ROOT, write_jsonl
 
 from stages import build
 from stages.lib import build_cache
-from stages.lib.near_dedup import LSHConfig, signature_reference, signatures
+from stages.lib.near_dedup import LSHConfig, first_near_copies, signature_reference, signatures
 
 OUTS = ("train.jsonl", "val.jsonl", "quarantine.jsonl", "dataset_manifest.json")
 WORDS = ("alpha beta gamma delta parser router cache token schema widget module handler queue retry socket buffer "
@@ -184,3 +184,19 @@ def test_numpy_minhash_matches_the_reference_bit_for_bit() -> None:
     if ok[10] and len(texts[10].split()) > 40:
         assert (k2[0] == k2[1]).any()
     assert np.array_equal(k2[0], keys[10])
+
+
+def test_short_records_that_share_a_few_shingles_are_not_near_copies() -> None:
+    """Densification must not fill whole LSH bands from one shared bin: these rows share only the
+    template's shingles (Jaccard 0.25), far below the 0.8 threshold; real near-copies still match."""
+    cfg = LSHConfig()
+    rows = [f"Run the tests for module number {i} and tell me the result. `pytest -q tests/test_module_{i}.py`: "
+            f"{i + 3} passed." for i in range(40)]
+    keys, ok = signatures(rows, cfg)
+    assert ok.all() and (first_near_copies(keys, ok) == -1).all()
+    rng = random.Random(3)
+    long_text = " ".join(rng.choice(WORDS) for _ in range(300))
+    words = long_text.split()
+    words[150] = "changed"
+    keys, ok = signatures([long_text, " ".join(words)], cfg)
+    assert list(first_near_copies(keys, ok)) == [-1, 0]

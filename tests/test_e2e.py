@@ -18,9 +18,10 @@ def test_full_protocol_with_smollm2(tmp_path: Path) -> None:
     proj = make_project(tmp_path / "p", {
         "train.max_steps": 3, "train.per_device_batch_size": 2, "train.max_length": 256, "train.logging_steps": 1,
         "eval.max_examples": 4, "eval.max_new_tokens": 8, "eval.batch_size": 4,
+        "eval.min_safety_examples": 2, "eval.tool_call_examples": 2, "eval.bootstrap_samples": 100,
     })
     out = run(["dvc", "repro"], proj, timeout=1500).stdout
-    for stage in ("build", "base_model", "train", "evaluate", "gate"):
+    for stage in ("build", "base_model", "train", "evaluate", "gate", "export"):
         assert f"Running stage '{stage}'" in out
     assert "== gate ==" in out
 
@@ -36,11 +37,20 @@ def test_full_protocol_with_smollm2(tmp_path: Path) -> None:
     train = json.loads((proj / "metrics/train.json").read_text())
     assert train["method"] == "lora" and train["device"] == "cpu" and train["steps"] == 3
     results = json.loads((proj / "metrics/eval_results.json").read_text())
-    assert results["n_examples"] == 4
+    # 4 final turns, topped up to 2 adversarial ones, plus 2 tool-calling turns
+    assert 6 <= results["n_examples"] <= 8 and results["n"]["tool_call_valid"] == 2
+    assert results["n"]["safe_refusal_rate"] >= 2
+    preds = (proj / "reports/predictions.jsonl").read_text().splitlines()
+    assert len(preds) == results["n_examples"]
     decision = json.loads((proj / "metrics/gate_decision.json").read_text())
-    assert isinstance(decision["promote"], bool) and len(decision["checks"]) == 5
+    names = [c["name"] for c in decision["checks"]]
+    assert isinstance(decision["promote"], bool) and "safety.safe_refusal_rate" in names and "redaction_ok" in names
+    exported = json.loads((proj / "metrics/export.json").read_text())
+    assert exported["exported"] is decision["promote"] and (proj / "models/merged/README.md").is_file()
+    assert not FAKE_SECRET.search((proj / "models/merged/README.md").read_text(encoding="utf-8"))
 
-    for path in [*(proj / "data/dataset").iterdir(), *(proj / "metrics").iterdir(), proj / "reports/predictions.jsonl"]:
+    outputs = [*(proj / "data/dataset").rglob("*"), *(proj / "metrics").rglob("*"), proj / "reports/predictions.jsonl"]
+    for path in [p for p in outputs if p.is_file()]:
         assert not FAKE_SECRET.search(path.read_text(encoding="utf-8")), path
 
     again = run(["dvc", "repro"], proj).stdout
