@@ -12,12 +12,11 @@ export_status.json with `"exported": false`. Exit code 0 in both cases, like the
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from stages.common.io import atomic_dir, read_json, write_json
+from stages.common.io import atomic_dir, read_json_or_report, write_json
 from stages.common.log import get_logger, quiet_libraries, summary
 from stages.common.params import load_or_exit
 from stages.lib.export import CARD, STATUS, merge_adapter, model_card
@@ -26,15 +25,7 @@ log = get_logger("export")
 
 
 def _load(path: str | None, problems: list[str]) -> Any:
-    if not path:
-        return None
-    try:
-        return read_json(path)
-    except FileNotFoundError:
-        problems.append(f"{path}: missing")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        problems.append(f"{path}: not valid JSON ({exc.__class__.__name__})")
-    return None
+    return read_json_or_report(path, problems) if path else None
 
 
 def main(argv: list[str] | None = None) -> int:

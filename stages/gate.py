@@ -9,24 +9,16 @@ Fails closed: a missing or malformed input blocks promotion. Exits non-zero on a
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from stages.common.io import read_json, write_json
+from stages.common.io import read_json_or_report, write_json
 from stages.common.log import summary
 from stages.common.params import load_or_exit
 from stages.lib.gate_rules import decide
 
 
-def _load(path: str, errors: list[str]) -> Any:
-    try:
-        return read_json(path)
-    except FileNotFoundError:
-        errors.append(f"{path}: missing")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        errors.append(f"{path}: not valid JSON ({exc.__class__.__name__})")
-    return None
+_load = read_json_or_report
 
 
 def print_decision(decision: dict[str, Any]) -> None:

@@ -65,6 +65,18 @@ def read_json(path: str | Path) -> Any:
         return json.load(fh)
 
 
+def read_json_or_report(path: str | Path, problems: list[str]) -> Any:
+    """`read_json`, or None with one line ('missing' / 'not valid JSON') appended to `problems`:
+    for the readers that must fail closed (gate, export) rather than crash."""
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        problems.append(f"{path}: missing")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: not valid JSON ({exc.__class__.__name__})")
+    return None
+
+
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Read a JSONL file this project wrote (trusted); raw user input goes through stages.lib.reader."""
     with open(path, encoding="utf-8") as fh:
