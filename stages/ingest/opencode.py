@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from stages.ingest.model import Convo, Ledger, Session, finish_record, iso, usage_totals
 from stages.ingest.sources import is_sqlite, open_sqlite_ro, read_json_file, sqlite_error, sqlite_tables, tables
@@ -73,6 +73,20 @@ def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Ite
         yield from _export_sessions(unit, display, ledger)
 
 
+
+def _emit_sessions(sessions: dict, messages: dict, ledger: Ledger, display: str,
+                   key: Callable[[str, dict], str]) -> Iterator[Any]:
+    """Count messages (and their parts) of unknown sessions as orphans, then yield every session
+    in id order: the same last step for the JSON tree and the SQLite store."""
+    for sid, msgs in sorted(messages.items()):
+        if sid not in sessions:
+            for _, o, parts in msgs:
+                ledger.skip(o, "orphan_message")
+                for _, po in parts:
+                    ledger.skip(po, "orphan_message")
+    for sid, (info, origin) in sorted(sessions.items()):
+        yield _session(key(sid, info), display, info, origin, messages.get(sid, []))
+
 def _session(key: str, unit: str, info: dict[str, Any], origin: str,
              messages: list[tuple[dict[str, Any], str, list[tuple[dict[str, Any], str]]]]) -> Session:
     messages.sort(key=lambda m: (_created(m[0]), str(m[0].get("id"))))
@@ -128,15 +142,8 @@ def _tree_sessions(storage: Path, display: str, ledger: Ledger) -> Iterator[Sess
                     ledger.skip(rel(p), "orphan_part")
             elif doc is not None:
                 ledger.quarantined(rel(p), "not_an_object", "part file is not a JSON object")
-    for sid, msgs in sorted(messages.items()):
-        if sid not in sessions:
-            for _, o, parts in msgs:
-                ledger.skip(o, "orphan_message")
-                for _, po in parts:
-                    ledger.skip(po, "orphan_message")
-    for sid, (info, origin) in sorted(sessions.items()):
-        key = f"{info.get('projectID') or 'global'}/{sid}"
-        yield _session(key, display, info, origin, messages.get(sid, []))
+    yield from _emit_sessions(sessions, messages, ledger, display,
+                              lambda sid, info: f"{info.get('projectID') or 'global'}/{sid}")
 
 
 def _loads(raw: Any, origin: str, ledger: Ledger) -> dict[str, Any] | None:
@@ -196,14 +203,7 @@ def _db_sessions(path: Path, display: str, ledger: Ledger) -> Iterator[Session]:
                     ledger.skip(origin, "orphan_part")
     except sqlite3.Error as exc:
         raise sqlite_error(display, exc) from None
-    for sid, msgs in sorted(messages.items()):
-        if sid not in sessions:
-            for _, o, parts in msgs:
-                ledger.skip(o, "orphan_message")
-                for _, po in parts:
-                    ledger.skip(po, "orphan_message")
-    for sid, (info, origin) in sorted(sessions.items()):
-        yield _session(f"{path.stem}/{sid}", display, info, origin, messages.get(sid, []))
+    yield from _emit_sessions(sessions, messages, ledger, display, lambda sid, info: f"{path.stem}/{sid}")
 
 
 def _export_sessions(path: Path, display: str, ledger: Ledger) -> Iterator[Session]:
