@@ -89,3 +89,51 @@ def test_line_scan_shortcut_never_misses_what_the_decoded_scan_finds() -> None:
     for i, t in enumerate(texts):
         line = dumps_line(as_record(t, PLACES[i % len(PLACES)]))
         assert scan_line(line) == scan_record(json.loads(line)), t
+
+
+def _hard_placements(text: str) -> list[dict]:
+    """`text` next to every kind of JSON escape: quotes and newlines around it, a literal backslash
+    (Windows path, regex) in the same string, tool arguments that hold escaped text or JSON inside
+    JSON, and metadata. These are the lines where a text shortcut could lose a match boundary."""
+    def rec(content: str, args: dict, meta_extra: dict | None = None) -> dict:
+        r = as_record("x", "tool")
+        r["messages"][0]["content"] = content
+        r["messages"][1]["tool_calls"][0]["function"]["arguments"] = json.dumps(args)
+        r["metadata"].update(meta_extra or {})
+        return r
+    return [
+        rec(f'echo "{text}"\n\tnext', {"command": "ls"}),
+        rec(f"C:\\Users\\bob\\proj> type .env\n{text}", {"command": "dir"}),
+        rec(r"regex \d+\s*" + f"\n{text}\\n", {"command": "ls"}),
+        rec("run it", {"command": f'printf "%s\\n" "{text}"', "path": "C:\\Users\\alice\\x"}),
+        rec("run it", {"payload": json.dumps({"env": text, "note": 'say "hi"\n'})}),
+        rec("run it", {"lines": [text, "a\\b"], "n": 3}, {"branch": f"fix/{text}\\x"}),
+        rec(f"{text}\u0007bell", {"command": "ls"}),
+    ]
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_shortcuts_agree_with_the_full_scans_next_to_escapes(seed: int) -> None:
+    """Both RE2 shortcuts (the undecoded candidate text of `redact_record`, the unescaped-bytes check
+    of `scan_line`) must find exactly what the full decoded scans find, in every escape placement."""
+    texts = [c.text for c in positives(seed=seed, per_class=3)] + list(negatives(seed=seed, n=60))
+    for t in texts:
+        for r in _hard_placements(t):
+            line = dumps_line(r)
+            assert scan_line(line) == scan_record(json.loads(line)) == scan_record(json.loads(line), engine="re"), line
+            assert redact_record(r) == redact_record(r, engine="re"), line
+
+
+def test_line_scan_shortcut_settles_clean_lines_without_decoding() -> None:
+    """The shortcut must actually take clean lines (else the build silently pays the slow path),
+    including lines with escaped tool arguments, and must not take a line with a candidate."""
+    from stages.lib.redaction import _clean_written_line, get_engine
+    eng = get_engine("auto")
+    if eng.name != "re2":
+        pytest.skip("google-re2 not installed")
+    clean = as_record("All 18 tests passed.\nSee \"log\" for details.", "tool")
+    clean["messages"][1]["tool_calls"][0]["function"]["arguments"] = json.dumps({"command": 'grep -n "a\\nb" x.py'})
+    assert _clean_written_line(dumps_line(clean).encode(), eng)
+    dirty = as_record("export GITHUB_TOKEN=ghp_" + "aB3" * 12, "tool")
+    assert not _clean_written_line(dumps_line(dirty).encode(), eng)
+    assert scan_line(dumps_line(dirty)) == {"github_token": 1}

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import orjson
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -23,8 +25,24 @@ _DIR_MODE = 0o777 & ~_umask()
 
 
 def dumps_line(obj: Any) -> str:
-    """One canonical JSON line: stable key order is the caller's, no ASCII escaping, no spaces."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """One canonical JSON line: stable key order is the caller's, no ASCII escaping, no spaces.
+    orjson writes it (3x the stdlib's speed, and the build writes every record twice: the line and
+    the content id); what orjson cannot encode (lone surrogates, integers beyond 64 bits, non-string
+    keys) the stdlib writes with the same settings. The two differ only on floats in exponent form
+    (`0.00001` vs `1e-05`) and non-finite floats (`null` vs the non-JSON `NaN`)."""
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_canonical(obj: Any) -> bytes:
+    """`dumps_line` with sorted keys, as UTF-8 bytes (lone surrogates passed through): what a
+    content hash is taken over."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 @contextmanager

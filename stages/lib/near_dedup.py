@@ -27,20 +27,22 @@ from typing import Iterable, Sequence
 import numpy as np
 
 MASK = (1 << 64) - 1
-_P = 0x100000001B3  # byte polynomial base (odd, so it is invertible mod 2^64)
-_PINV = pow(_P, -1, 1 << 64)
+_P = 0x01000193  # byte polynomial base of the 32-bit token hash (odd, so it is invertible mod 2^32)
+_PINV = pow(_P, -1, 1 << 32)
+MASK32 = (1 << 32) - 1
 _Q = 0x9E3779B97F4A7C15  # token polynomial base
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # splitmix64 finalizer
 _BAND_MUL = 0xD6E8FEB86659FD93
 _PROBE_SALT = 0x2545F4914F6CDD1D
 MAX_PROBES = 1024  # per empty bin; a record with one non-empty bin of 128 misses all with p = 3e-4
+_PROBE_FIRST = 8  # attempts in the first probe round: most empty bins are filled by then
 _PROBE_CHUNK = 64
 
 _WORD = np.zeros(256, dtype=bool)
 for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
     _WORD[_c] = True
 _WORD[128:] = True
-_LOWER = np.arange(256, dtype=np.uint64)
+_LOWER = np.arange(256, dtype=np.uint32)
 _LOWER[65:91] += 32
 
 
@@ -79,20 +81,20 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 class _Powers:
-    """P^i and P^-i mod 2^64 for i < n, grown on demand (uint64 arithmetic wraps, which is the mod)."""
+    """P^i and P^-i mod 2^32 for i < n, grown on demand (uint32 arithmetic wraps, which is the mod)."""
 
     def __init__(self) -> None:
-        self.pow = np.ones(1, dtype=np.uint64)
-        self.inv = np.ones(1, dtype=np.uint64)
+        self.pow = np.ones(1, dtype=np.uint32)
+        self.inv = np.ones(1, dtype=np.uint32)
 
     def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         if len(self.pow) < n:
             size = max(n, 2 * len(self.pow), 1 << 16)
             with np.errstate(over="ignore"):
                 for attr, base in (("pow", _P), ("inv", _PINV)):
-                    steps = np.full(size, base, dtype=np.uint64)
+                    steps = np.full(size, base, dtype=np.uint32)
                     steps[0] = 1
-                    setattr(self, attr, np.cumprod(steps, dtype=np.uint64))
+                    setattr(self, attr, np.cumprod(steps, dtype=np.uint32))
         return self.pow[:n], self.inv[:n]
 
 
@@ -109,14 +111,19 @@ def signatures(texts: Sequence[str], cfg: LSHConfig) -> tuple[np.ndarray, np.nda
     bufs = [t.encode("utf-8", "surrogatepass") for t in texts]
     data = np.frombuffer(b"\x00".join(bufs), dtype=np.uint8)
     rec_start = np.cumsum([0] + [len(b) + 1 for b in bufs[:-1]])
-    isw = _WORD[data]
-    edges = np.diff(isw.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    ppow, pinv = _POWERS.get(len(data))
+    size = len(data)
+    padded = np.zeros(size + 2, dtype=bool)
+    np.take(_WORD, data, out=padded[1:-1])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])  # word starts and ends, alternating
+    starts, ends = edges[0::2], edges[1::2]
+    ppow, pinv = _POWERS.get(size)
     with np.errstate(over="ignore"):
-        pref = np.concatenate([[np.uint64(0)], np.cumsum(_LOWER[data] * pinv, dtype=np.uint64)])
-        tok = (pref[ends] - pref[starts]) * ppow[ends - 1]
-        tok_rec = np.searchsorted(rec_start, starts, side="right") - 1
+        # token hash = sum(byte_i * P^(len-1-i)) mod 2^32, from prefix sums of byte_i * P^-i
+        pref = np.zeros(size + 1, dtype=np.uint32)
+        np.cumsum(np.take(_LOWER, data) * pinv, dtype=np.uint32, out=pref[1:])
+        tok = ((pref[ends] - pref[starts]) * ppow[ends - 1]).astype(np.uint64)
+        # record of each token: records are few, so place them among the tokens (not the reverse)
+        tok_rec = np.repeat(np.arange(n), np.diff(np.searchsorted(starts, rec_start), append=len(starts)))
         m = len(tok) - cfg.shingle_size + 1
         if m <= 0:
             return out, np.zeros(n, dtype=bool)
@@ -131,41 +138,54 @@ def signatures(texts: Sequence[str], cfg: LSHConfig) -> tuple[np.ndarray, np.nda
         sig = sig.reshape(n, k)
         valid = sig != np.uint64(MASK)
         ok = valid.any(axis=1)
-        # rotation densification: an empty bin borrows the next non-empty bin (circularly) plus d*C
-        idx = np.where(np.concatenate([valid, valid], axis=1), np.arange(2 * k), 2 * k)
-        nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1][:, :k]
-        nxt = np.where(ok[:, None], nxt, np.arange(k))
-        dist = (nxt - np.arange(k)).astype(np.uint64)
-        dense = np.take_along_axis(sig, nxt % k, axis=1) + dist * np.uint64((1 << 64) // k)
-        _probe_fill(dense, sig, valid, ok, k)
-        for b in range(nb):
-            key = np.full(n, np.uint64((cfg.seed * _BAND_MUL + b + 1) & MASK), dtype=np.uint64)
-            for r in range(nr):
-                key = _mix(key * np.uint64(_Q) + dense[:, b * nr + r])
-            out[:, b] = key
+        dense = np.where(valid, sig, np.uint64(0))
+        _densify(dense, sig, valid, ok, k)
+        rows = dense[:, : nb * nr].reshape(n, nb, nr)  # band b holds bins b*nr .. b*nr+nr-1
+        key = np.broadcast_to(np.uint64((cfg.seed * _BAND_MUL) & MASK) + np.arange(1, nb + 1, dtype=np.uint64), (n, nb))
+        for r in range(nr):
+            key = _mix(key * np.uint64(_Q) + rows[:, :, r])
+        out[:] = key
+    out[~ok] = 0  # no signature: no band keys (as in the reference)
     return out, ok
 
 
-def _probe_bins(cols: np.ndarray, attempts: np.ndarray, k: int) -> np.ndarray:
-    """Bin probed at attempt a for empty bin j: the same sequence for every record."""
-    key = cols.astype(np.uint64)[:, None] * np.uint64(MAX_PROBES) + attempts.astype(np.uint64)[None, :]
-    return (_mix(key ^ np.uint64(_PROBE_SALT)) % np.uint64(k)).astype(np.int64)
+@lru_cache(maxsize=8)
+def probe_table(k: int) -> np.ndarray:
+    """Bin probed at attempt a for empty bin j (k x MAX_PROBES): the same sequence for every record,
+    so it is computed once per `num_perm` instead of once per empty bin."""
+    key = np.arange(k, dtype=np.uint64)[:, None] * np.uint64(MAX_PROBES) + np.arange(MAX_PROBES, dtype=np.uint64)[None, :]
+    with np.errstate(over="ignore"):
+        table = (_mix(key ^ np.uint64(_PROBE_SALT)) % np.uint64(k)).astype(np.int16 if k <= 1 << 15 else np.int64)
+    table.flags.writeable = False
+    return table
 
 
-def _probe_fill(dense: np.ndarray, sig: np.ndarray, valid: np.ndarray, ok: np.ndarray, k: int) -> None:
-    """Optimal densification of the empty bins of records that have a signature, in place.
-    Probes run in chunks of _PROBE_CHUNK attempts so that sparse records cost a few numpy calls."""
+def _densify(dense: np.ndarray, sig: np.ndarray, valid: np.ndarray, ok: np.ndarray, k: int) -> None:
+    """Optimal densification of the empty bins of records that have a signature, in place. Probes
+    run in growing chunks of attempts, so a mostly full record costs one small gather; bins still
+    empty after MAX_PROBES (records with one or two non-empty bins) use rotation."""
     rows, cols = np.nonzero(~valid & ok[:, None])
-    for start in range(0, MAX_PROBES, _PROBE_CHUNK):
-        if len(rows) == 0:
-            return
-        bins = _probe_bins(cols, np.arange(start, start + _PROBE_CHUNK), k)
+    table = probe_table(k)
+    start, step = 0, _PROBE_FIRST
+    while len(rows) and start < MAX_PROBES:
+        stop = min(MAX_PROBES, start + step)
+        bins = table[cols, start:stop]
         hits = valid[rows[:, None], bins]
         found = hits.any(axis=1)
-        first = hits.argmax(axis=1)
         f = np.flatnonzero(found)
-        dense[rows[f], cols[f]] = sig[rows[f], bins[f, first[f]]]
+        first = hits[f].argmax(axis=1)
+        dense[rows[f], cols[f]] = sig[rows[f], bins[f, first]]
         rows, cols = rows[~found], cols[~found]
+        start, step = stop, _PROBE_CHUNK
+    if len(rows):  # rotation fallback: the next non-empty bin to the right (circularly) plus d*C
+        for r in np.unique(rows).tolist():
+            filled = np.flatnonzero(valid[r])
+            js = cols[rows == r]
+            pos = np.searchsorted(filled, js) % len(filled)
+            nxt = filled[pos]
+            dist = ((nxt - js) % k).astype(np.uint64)
+            with np.errstate(over="ignore"):
+                dense[r, js] = sig[r, nxt] + dist * np.uint64((1 << 64) // k)
 
 
 def batched_signatures(texts: Iterable[str], cfg: LSHConfig, batch_bytes: int = 1 << 20) -> Iterable[tuple[np.ndarray, np.ndarray]]:
@@ -197,7 +217,7 @@ def signature_reference(text: str, cfg: LSHConfig) -> tuple[list[int], bool]:
     cur, in_word = 0, False
     for byte in text.encode("utf-8", "surrogatepass"):
         if _WORD[byte]:
-            cur = (cur * _P + int(_LOWER[byte])) & MASK
+            cur = (cur * _P + int(_LOWER[byte])) & MASK32
             in_word = True
         elif in_word:
             toks.append(cur)

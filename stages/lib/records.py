@@ -19,6 +19,8 @@ import hashlib
 import json
 from typing import Any
 
+from stages.common.io import dumps_canonical
+
 ROLES = ("system", "user", "assistant", "tool")
 SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
@@ -241,9 +243,7 @@ def normalize(row: Any, origin: str, default_source: str = "raw") -> Record:
 def content_id(record: Record) -> str:
     """sha256 of the canonical conversation (messages + tools), ignoring metadata, so exact
     duplicates from different files or sources collapse to one id."""
-    canon = json.dumps({"messages": record["messages"], "tools": record.get("tools", [])},
-                       ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+    return hashlib.sha256(dumps_canonical({"messages": record["messages"], "tools": record.get("tools", [])})).hexdigest()
 
 
 def with_id(record: Record) -> Record:

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 from bisect import bisect_right
 import json
 import math
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from stages.common.io import dumps_line
 from stages.lib.redaction_rules import RULE_TABLE
 
 try:  # the fast engine; the table is written so that both engines agree
@@ -216,6 +219,7 @@ RULES: tuple[Rule, ...] = get_engine("re").rules  # the table as stdlib patterns
 RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES)
 RULE_KINDS: dict[str, str] = {r.name: r.kind for r in RULES}
 _SEP = "\n\x00\n"  # joins a record's strings for the one-pass candidate scan
+_SEP_BYTES = _SEP.encode()
 
 
 class Redactor:
@@ -236,6 +240,9 @@ class Redactor:
         return self._seen[key]
 
     def text(self, s: str, rules: Optional[list[Rule]] = None) -> str:
+        """Redact `s` with `rules` (already known to match near `s`: applied without a search
+        first) or, when None, with the engine's candidates for `s`."""
+        searched = rules is None
         if rules is None:
             cands = self.engine.candidates(s)
             if cands is None:
@@ -245,7 +252,7 @@ class Redactor:
             else:
                 rules = [r for r in cands if any(r.name == x.name for x in self.rules)]
         for rule in rules:
-            if not rule.pattern.search(s):
+            if searched and not rule.pattern.search(s):
                 continue
 
             def sub(m: Any, rule: Rule = rule) -> str:
@@ -324,6 +331,25 @@ def _record_strings(record: dict[str, Any]) -> tuple[list[str], list[Any]]:
     return strings, parsed
 
 
+def _quick_text(record: dict[str, Any]) -> Optional[str]:
+    """A text that holds every string of `_record_strings` verbatim, each between quotes or
+    separators, built without decoding: tool arguments and metadata as their JSON text. Every rule
+    accepts a quote where it accepts a string's start or end, so no candidate here means none in
+    the decoded strings either (most records). None where an escape could hide a value."""
+    parts: list[str] = []
+    encoded: list[str] = []  # JSON texts: usable only without escapes
+    for msg in record["messages"]:
+        parts.append(msg["content"])
+        for call in msg.get("tool_calls", ()):
+            encoded.append(call["function"]["arguments"])
+    encoded.append(dumps_line(record.get("metadata", {})))
+    if "tools" in record:
+        encoded.append(dumps_line(record["tools"]))
+    if any("\\" in e for e in encoded):
+        return None
+    return _SEP.join(parts + encoded)
+
+
 def _dirty(engine: Engine, strings: list[str], cands: list[Rule]) -> dict[int, list[Rule]]:
     """Which strings each candidate rule may match in, found by one search per rule over the joined
     strings (a match there overlaps every string that has a match of its own)."""
@@ -383,6 +409,10 @@ def redact_record(record: dict[str, Any], engine: str = "auto") -> tuple[dict[st
     with none, the common case, is returned as a shallow copy); one search per candidate rule then
     picks the strings to redact. The reference engine runs every rule on every string instead."""
     r = Redactor(engine=engine)
+    if r.engine.name == "re2":
+        quick = _quick_text(record)
+        if quick is not None and not r.engine.candidates(quick):
+            return {**record}, r.counts
     strings, parsed = _record_strings(record)
     cands = r.engine.candidates(_SEP.join(strings))
     if cands == []:
@@ -422,22 +452,44 @@ def scan_text(s: str, engine: str = "auto") -> Counter[str]:
     return hits
 
 
+def _all_strings(obj: Any, out: list[str]) -> list[str]:
+    """Every string and dict key inside a JSON value, appended to `out` (order is irrelevant to a scan)."""
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is str:
+            out.append(x)
+        elif t is dict:
+            out.extend(x)
+            stack.extend(x.values())
+        elif t is list:
+            stack.extend(x)
+    return out
+
+
+def _written_strings(obj: Any) -> list[str]:
+    """Every string and key of a written JSON value; a string that holds a JSON object or array
+    (tool arguments) contributes its decoded strings instead (one level deep)."""
+    out: list[str] = []
+    for x in _all_strings(obj, []):
+        if x[:1] in "{[":
+            try:
+                inner = json.loads(x)
+            except (ValueError, RecursionError):
+                inner = None
+            if isinstance(inner, (dict, list)):
+                _all_strings(inner, out)
+                continue
+        out.append(x)
+    return out
+
+
 def scan_record(obj: Any, engine: str = "auto") -> Counter[str]:
     """Scan every string (and key) of a written JSON record as decoded values, so an escaped
     "\\n@router" never reads as an email and an escaped secret is still found. A string that holds
     JSON (tool arguments) is scanned as its decoded values."""
-    strings: list[str] = []
-    for s in iter_strings(obj, keys=True):
-        inner = None
-        if s[:1] in "{[":
-            try:
-                inner = json.loads(s)
-            except ValueError:
-                inner = None
-        if isinstance(inner, (dict, list)):
-            strings.extend(iter_strings(inner, keys=True))
-        else:
-            strings.append(s)
+    strings = _written_strings(obj)
     eng = get_engine(engine)
     hits: Counter[str] = Counter()
     cands = eng.candidates(_SEP.join(strings))
@@ -450,20 +502,32 @@ def scan_record(obj: Any, engine: str = "auto") -> Counter[str]:
     return hits
 
 
-_SIMPLE_ESCAPES = (('\\"', '"'), ("\\n", "\n"), ("\\t", "\t"), ("\\r", "\r"), ("\\b", "\b"), ("\\f", "\f"), ("\\/", "/"))
+def _clean_written_line(line: bytes, engine: Engine) -> bool:
+    """True when the multi-pattern pass proves that `scan_record` of this line finds nothing, without
+    decoding it into objects. The line is unescaped as bytes (`codecs.escape_decode` reads JSON's
+    two-character escapes exactly); where it holds escaped JSON (`\\\\` in the line: tool arguments or a
+    literal backslash) the unescaped text is unescaped once more, which decodes the arguments. Every
+    string then sits verbatim between quotes, and every rule accepts a quote where it accepts a
+    string's start or end, so no candidate means no hit. Lines with `\\u` or `\\/` escapes, or where
+    the second pass meets a non-JSON escape, are not proven clean here."""
+    if b"\\u" in line or b"\\/" in line:
+        return False
+    text = codecs.escape_decode(line)[0]
+    if b"\\" in text:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an invalid escape (a literal backslash in prose) warns
+            try:
+                text += _SEP_BYTES + codecs.escape_decode(text)[0]
+            except (ValueError, DeprecationWarning):
+                return False
+    return not engine.candidates(text)
 
 
 def scan_line(line: str, engine: str = "auto") -> Counter[str]:
-    """`scan_record` of one written JSONL line, with a linear-time shortcut: a line without `\\\\` or
-    `\\u` escapes is unescaped as text, and when the multi-pattern scan finds no candidate rule in it
-    the decoded scan cannot find a hit either (every rule accepts a quote where it accepts the
-    start or end of a string). Other lines are decoded and scanned in full."""
+    """`scan_record` of one written JSONL line. With RE2, one multi-pattern pass over the line's
+    unescaped bytes settles most lines (`_clean_written_line`); the others are decoded and scanned
+    string by string."""
     eng = get_engine(engine)
-    if eng.name == "re2" and "\\\\" not in line and "\\u" not in line:
-        text = line
-        for esc, char in _SIMPLE_ESCAPES:
-            if esc in text:
-                text = text.replace(esc, char)
-        if eng.candidates(text) == []:
-            return Counter()
+    if eng.name == "re2" and _clean_written_line(line.encode("utf-8", "surrogatepass"), eng):
+        return Counter()
     return scan_record(json.loads(line), engine)
