@@ -43,14 +43,16 @@ def test_accounting_balances_with_bad_rows(tmp_path: Path) -> None:
         fh.write(b'{"messages": [{"content": "no role"}]}\n')
         fh.write(json.dumps({"messages": [{"role": "user", "content": "a question"}, {"role": "assistant", "content": "an answer"},
                                        {"role": "user", "content": "a follow-up nobody answered"}]}).encode() + b"\n")
+        fh.write(b'{"user": "fix \\ud800 this bug in parser.py", "assistant": "Fixed the parser bound check."}\n')
+        fh.write(b'{"messages": ' + b"[" * 50000 + b"]" * 50000 + b"}\n")
     (raw / "empty.jsonl").write_bytes(b"")
     manifest, out = run_build(tmp_path, raw)
     c = manifest["counts"]
     assert c["read"] == c["kept"] + c["quarantined"] + c["filtered"] + c["duplicates"]
     assert manifest["accounting_ok"] is True
     assert c["duplicates"] == 1
-    assert c["quarantined_by_reason"] == {"invalid_json": 1, "not_an_object": 1, "unknown_schema": 1,
-                                          "invalid_utf8": 1, "missing_role": 1}
+    assert c["quarantined_by_reason"] == {"invalid_json": 2, "not_an_object": 1, "unknown_schema": 1,
+                                          "invalid_utf8": 1, "missing_role": 1, "invalid_unicode": 1}
     assert c["filtered_by_reason"] == {"last_turn_not_assistant": 1}
     assert c["blank_lines"] == 1
     assert manifest["inputs"]["empty_files"] == [f"{raw / 'empty.jsonl'}"]
@@ -58,6 +60,8 @@ def test_accounting_balances_with_bad_rows(tmp_path: Path) -> None:
     origins = {q["origin"]: q["reason"] for q in quarantine}
     assert origins[f"{raw / 'a.jsonl'}:22"] == "invalid_json"
     assert origins[f"{raw / 'a.jsonl'}:25"] == "invalid_utf8"
+    assert origins[f"{raw / 'a.jsonl'}:29"] == "invalid_unicode"  # an unpaired \\ud800 escape cannot be written as UTF-8
+    assert origins[f"{raw / 'a.jsonl'}:30"] == "invalid_json"  # nested 50000 deep
     assert origins[f"{raw / 'empty.jsonl'}:0"] == "empty_file"
     train = (out / "train.jsonl").read_text().splitlines()
     val = (out / "val.jsonl").read_text().splitlines()
@@ -127,3 +131,18 @@ def test_post_redaction_scan_reads_values_not_json_escapes(tmp_path: Path) -> No
     assert build.post_redaction_scan([out]) == {}
     write_jsonl(out, [{"messages": [{"role": "tool", "content": "key AKIAIOSFODNN7EXAMPLQ"}]}])
     assert build.post_redaction_scan([out]) == {"aws_access_key": 1}
+
+
+def test_unpaired_surrogate_from_any_source_is_quarantined(tmp_path: Path) -> None:
+    """Rows that do not come through the JSONL reader (Hugging Face datasets, ingest) are guarded too."""
+    from stages.common.params import DataParams
+    from stages.lib.dataset import ChunkProcessor
+    from stages.lib.reader import RawLine
+    recs, quar = open(tmp_path / "r.jsonl", "wb"), open(tmp_path / "q.jsonl", "w")
+    proc = ChunkProcessor(DataParams(), "raw", recs, quar)
+    proc.add(RawLine("hf:x:1", row={"user": "fix \ud800 in parser.py now", "assistant": "Fixed the parser bound check."}))
+    proc.add(RawLine("hf:x:2", row=trace(2)))
+    recs.close(), quar.close()
+    assert proc.stats.quarantined == {"invalid_unicode": 1} and proc.stats.candidates == 1
+    assert json.loads((tmp_path / "q.jsonl").read_text()) == {"origin": "hf:x:1", "reason": "invalid_unicode",
+                                                              "detail": "unpaired surrogate U+D800"}

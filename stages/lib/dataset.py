@@ -90,7 +90,7 @@ class ChunkProcessor:
     given files as it goes; keeps only fixed-size keys per candidate in memory (plus the distinct
     (source, task_category) labels)."""
 
-    def __init__(self, params: DataParams, kind: str, records_out: IO[str], quarantine_out: IO[str]) -> None:
+    def __init__(self, params: DataParams, kind: str, records_out: IO[bytes], quarantine_out: IO[str]) -> None:
         self.params, self.kind = params, kind
         self.filters = build_filters(params)
         self.lsh = lsh_config(params)
@@ -128,7 +128,11 @@ class ChunkProcessor:
             self._quarantine(line.origin, exc.reason, exc.detail)
             return
         t1 = time.perf_counter()
-        record, hits = redact_record(record)
+        try:
+            record, hits = redact_record(record)
+        except UnicodeEncodeError as exc:  # an unpaired surrogate (RE2 matches UTF-8 only)
+            self._quarantine(line.origin, "invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}")
+            return
         if hits:
             self.stats.redactions.update(hits)
             self.stats.records_redacted += 1
@@ -142,6 +146,11 @@ class ChunkProcessor:
             self.stats.filtered[reason] += 1
             return
         record = with_id(record)
+        try:
+            out = dumps_line(record).encode("utf-8")
+        except UnicodeEncodeError as exc:  # the same, where the stdlib engine let it through
+            self._quarantine(line.origin, "invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}")
+            return
         text = shingle_text(record)
         self._texts.append(text)
         self._text_bytes += len(text)
@@ -149,14 +158,13 @@ class ChunkProcessor:
             self._flush_signatures()
         t4 = time.perf_counter()
         meta = record["metadata"]
-        out = dumps_line(record)
         leak = scan_line(out)  # the independent post-redaction scan, on the line as written
         if leak:
             self.leaks[len(self.ids)] = dict(sorted(leak.items()))
         self.ids.append(int(record["id"][:16], 16))
         self.splits.append(1 if assign_split(record["id"], self.params.val_fraction) == "val" else 0)
         self.label_idx.append(self.labels.setdefault((meta["source"], meta["task_category"]), len(self.labels)))
-        self.records_out.write(out + "\n")
+        self.records_out.write(out + b"\n")
         self.stats.candidates += 1
         self.timings["dedup"] += t4 - t3
         self.timings["write"] += time.perf_counter() - t4

@@ -6,9 +6,13 @@ parsed. Bytes are decoded per line, so one non-UTF-8 byte costs one line, not th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 @dataclass(frozen=True)
@@ -55,4 +59,20 @@ def read_lines(path: Path, display: str | None = None, start: int = 0, end: int 
             except json.JSONDecodeError as exc:
                 yield RawLine(origin, reason="invalid_json", detail=f"{exc.msg} at column {exc.colno}")
                 continue
+            except RecursionError:
+                yield RawLine(origin, reason="invalid_json", detail="nested too deeply")
+                continue
+            if "\\u" in text and _SURROGATE_ESCAPE.search(text) and (bad := _unpaired_surrogate(row)):
+                yield RawLine(origin, reason="invalid_unicode", detail=f"unpaired surrogate escape \\u{bad:04x}")
+                continue
             yield RawLine(origin, row=row)
+
+
+def _unpaired_surrogate(row: Any) -> int:
+    """The first unpaired UTF-16 surrogate (from a `\\udXXX` escape) in a parsed row, else 0. JSON
+    allows the escape, but the text cannot be written as UTF-8, so the row cannot be kept."""
+    try:
+        json.dumps(row, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return ord(exc.object[exc.start])
+    return 0
