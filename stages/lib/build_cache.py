@@ -165,7 +165,7 @@ class BuildCache:
 def process_lines(lines: Iterable[RawLine], params: DataParams, kind: str, out_dir: Path) -> dict[str, Any]:
     """Run phase 1 over `lines` into `out_dir` (records.jsonl, quarantine.jsonl, keys.npz, meta.json)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "records.jsonl", "wb") as rec, \
+    with open(out_dir / "records.jsonl", "wb", buffering=1 << 20) as rec, \
             open(out_dir / "quarantine.jsonl", "w", encoding="utf-8") as quar:
         proc = ChunkProcessor(params, kind, rec, quar)
         for line in lines:

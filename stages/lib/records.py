@@ -37,6 +37,16 @@ PROVENANCE_KEYS = ("session_id", "timestamp", "model", "agent", "parent_session_
                    "segment", "origin_last", "tool_calls", "tool_errors", "usage")
 
 
+_PROVENANCE = frozenset(PROVENANCE_KEYS)
+# `json.dumps(x, ensure_ascii=False)` builds a new encoder per call; the build calls it per tool call
+_ARGS_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def dumps_arguments(args: Any) -> str:
+    """Tool-call arguments in their stored form: `json.dumps(args, ensure_ascii=False)`."""
+    return _ARGS_ENCODER.encode(args)
+
+
 class FormatError(ValueError):
     """A row that cannot be normalized; `reason` is a stable key counted in the manifest."""
 
@@ -68,7 +78,7 @@ def _text(content: Any, where: str) -> str:
 
 def _arguments(args: Any, where: str) -> str:
     if isinstance(args, dict):
-        return json.dumps(args, ensure_ascii=False)
+        return dumps_arguments(args)
     if isinstance(args, str):
         try:
             parsed = json.loads(args) if args.strip() else {}
@@ -76,7 +86,7 @@ def _arguments(args: Any, where: str) -> str:
             raise FormatError("bad_tool_call", f"{where}: arguments are not valid JSON") from None
         if not isinstance(parsed, dict):
             raise FormatError("bad_tool_call", f"{where}: arguments must be a JSON object")
-        return json.dumps(parsed, ensure_ascii=False)
+        return dumps_arguments(parsed)
     if args is None:
         return "{}"
     raise FormatError("bad_tool_call", f"{where}: arguments must be an object or a JSON string")
@@ -230,10 +240,11 @@ def normalize(row: Any, origin: str, default_source: str = "raw") -> Record:
     for key in ("attack", "template_id"):
         if isinstance(field(key), str):
             meta[key] = field(key)
-    for key in PROVENANCE_KEYS:
-        value = field(key)
-        if isinstance(value, (str, int, float, bool)) or (isinstance(value, dict) and len(value) <= 16):
-            meta[key] = value
+    if not (_PROVENANCE.isdisjoint(row) and _PROVENANCE.isdisjoint(given)):  # skip the loop for plain rows
+        for key in PROVENANCE_KEYS:
+            value = field(key)
+            if isinstance(value, (str, int, float, bool)) or (isinstance(value, dict) and len(value) <= 16):
+                meta[key] = value
     record["metadata"] = meta
     if isinstance(row.get("id"), str):
         record["id"] = row["id"]

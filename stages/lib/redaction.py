@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from stages.common.io import dumps_line
+from stages.lib.records import dumps_arguments
 from stages.lib.redaction_rules import RULE_TABLE
 
 try:  # the fast engine; the table is written so that both engines agree
@@ -299,7 +300,7 @@ class Redactor:
             parsed = json.loads(args)
         except json.JSONDecodeError:
             return self.text(args, rules)
-        return json.dumps(self.value(parsed, rules), ensure_ascii=False)
+        return dumps_arguments(self.value(parsed, rules))
 
 
 def iter_strings(obj: Any, keys: bool = False) -> Iterator[str]:
@@ -413,7 +414,7 @@ class _Rebuild:
         value = self.value(parsed)
         if self.dirty is not None and not any(i in self.dirty for i in range(first, self.i)):
             return args  # untouched: keep the normalized string as is (it is this same dump)
-        return json.dumps(value, ensure_ascii=False)
+        return dumps_arguments(value)
 
 
 def redact_record(record: dict[str, Any], engine: str = "auto") -> tuple[dict[str, Any], Counter[str]]:
@@ -423,14 +424,15 @@ def redact_record(record: dict[str, Any], engine: str = "auto") -> tuple[dict[st
     with none, the common case, is returned as a shallow copy); one search per candidate rule then
     picks the strings to redact. The reference engine runs every rule on every string instead."""
     r = Redactor(engine=engine)
-    if r.engine.name == "re2":
-        quick = _quick_text(record)
-        if quick is not None and not r.engine.candidates(quick):
-            return {**record}, r.counts
-    strings, parsed = _record_strings(record)
-    cands = r.engine.candidates(_SEP.join(strings))
+    quick = _quick_text(record) if r.engine.name == "re2" else None
+    cands = r.engine.candidates(quick) if quick is not None else None  # a superset of the rules below
     if cands == []:
         return {**record}, r.counts
+    strings, parsed = _record_strings(record)
+    if quick is None:
+        cands = r.engine.candidates(_SEP.join(strings))
+        if cands == []:
+            return {**record}, r.counts
     walk = _Rebuild(r, None if cands is None else _dirty(r.engine, strings, cands))
     args = iter(parsed)
     messages = []
