@@ -30,7 +30,7 @@ from stages.common.params import DataParams, load_or_exit
 from stages.ingest.hf import iter_hf_rows
 from stages.ingest.model import IngestError
 from stages.lib.build_cache import BuildCache, code_fingerprint, load_entry, params_fingerprint, process_lines, run_job
-from stages.lib.dataset import Accounting, Entry, decide, golden_keys, lsh_config, merge
+from stages.lib.dataset import Accounting, Entry, decide, fill_signatures, golden_keys, lsh_config, merge
 from stages.lib.reader import RawLine, find_trace_files, read_lines
 from stages.lib.redaction import get_engine, scan_line
 from stages.lib.synthesis import SeedError, generate, load_templates
@@ -199,8 +199,12 @@ def run(raw_dir: Path, seeds_dir: Path, out_dir: Path, metrics_path: Path, param
                                            ("adversarial", adv_t, params.adversarial_ratio)):
                 count = round(ratio * real_kept) if templates else 0
                 gen_entries += _generated(cache, seeds_dir / f"{kind}.jsonl", kind, templates, count, params, fingerprint, report)
+            report.phases["generated"] = time.perf_counter() - t5
             # generated examples: exact dedup against everything kept, golden exclusion; no near-dedup,
             # since examples from one template are near-copies by design
+            if len(golden):
+                for e in gen_entries:
+                    fill_signatures(e, params)
             status, _ = decide(gen_entries, np.sort(kept_ids), golden, near=False)
             merge(gen_entries, status, acct, sinks)
         t6 = time.perf_counter()

@@ -126,6 +126,27 @@ def test_golden_near_copies_never_enter_train_or_val(tmp_path: Path) -> None:
     assert "Task 4:" not in text and "Task 17:" not in text and "Task 5:" in text
 
 
+def test_golden_set_also_excludes_generated_examples(tmp_path: Path) -> None:
+    """Generated examples skip near-dup signatures in phase 1; with a golden set they get them in
+    phase 2, so a synthetic example that is also a golden item (or a near copy of one) is dropped."""
+    from stages.lib.synthesis import generate, load_templates
+    rng = random.Random(5)
+    raw = tmp_path / "raw"
+    write_jsonl(raw / "a.jsonl", [session(i, rng) for i in range(40)])
+    first = next(generate(load_templates(ROOT / "data/seeds/synthetic.jsonl"), "synthetic", 1, 42))
+    near = json.loads(json.dumps(first))
+    near["messages"][-1]["content"] += " (checked)"
+    write_jsonl(tmp_path / "golden" / "eval.jsonl", [near])
+    params = "  seed: 42\n  synthetic_ratio: 0.25\n  adversarial_ratio: 0\n"
+    manifest, out = build_into(tmp_path, raw, "with_golden", params + "  golden_dir: golden\n")
+    plain, _ = build_into(tmp_path, raw, "no_golden", params)
+    assert manifest["counts"]["duplicates_by_kind"]["golden"] >= 1
+    assert manifest["counts"]["read_by_kind"]["synthetic"] == plain["counts"]["read_by_kind"]["synthetic"]
+    assert manifest["counts"]["kept"] == plain["counts"]["kept"] - manifest["counts"]["duplicates_by_kind"]["golden"]
+    text = (out / "train.jsonl").read_text() + (out / "val.jsonl").read_text()
+    assert first["messages"][0]["content"] not in text
+
+
 def test_quality_filters_have_reason_codes(tmp_path: Path) -> None:
     rng = random.Random(4)
     raw = tmp_path / "raw"

@@ -11,6 +11,7 @@ fixed-size keys per candidate are held in memory (about 100 bytes each), never r
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 
 from stages.common.io import dumps_line
 from stages.common.params import DataParams
-from stages.lib.near_dedup import LSHConfig, first_near_copies, matches_any, signatures
+from stages.lib.near_dedup import LSHConfig, batched_signatures, first_near_copies, matches_any, signatures
 from stages.lib.quality import build_filters, check
 from stages.lib.reader import RawLine
 from stages.lib.records import FormatError, normalize, with_id
@@ -29,6 +30,7 @@ from stages.lib.redaction import Redactor, redact_record, scan_line
 from stages.lib.split import assign_split
 
 PARTS = ("parse", "redact", "filter", "dedup", "write")
+GENERATED_KINDS = ("synthetic", "adversarial")
 SIG_BATCH_BYTES = 1 << 20
 
 
@@ -102,6 +104,9 @@ class ChunkProcessor:
         self.leaks: dict[int, dict[str, int]] = {}
         self.labels: dict[tuple[str, str], int] = {}
         self.label_idx: list[int] = []
+        # Generated examples are never near-deduplicated (one template's examples are near-copies by
+        # design); their band keys only matter against a golden set, so `fill_signatures` adds them then.
+        self.with_signatures = kind not in GENERATED_KINDS
         self._texts: list[str] = []
         self._text_bytes = 0
         self._bands: list[np.ndarray] = []
@@ -151,11 +156,12 @@ class ChunkProcessor:
         except UnicodeEncodeError as exc:  # the same, where the stdlib engine let it through
             self._quarantine(line.origin, "invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}")
             return
-        text = shingle_text(record)
-        self._texts.append(text)
-        self._text_bytes += len(text)
-        if self._text_bytes >= SIG_BATCH_BYTES:
-            self._flush_signatures()
+        if self.with_signatures:
+            text = shingle_text(record)
+            self._texts.append(text)
+            self._text_bytes += len(text)
+            if self._text_bytes >= SIG_BATCH_BYTES:
+                self._flush_signatures()
         t4 = time.perf_counter()
         meta = record["metadata"]
         leak = scan_line(out)  # the independent post-redaction scan, on the line as written
@@ -181,8 +187,9 @@ class ChunkProcessor:
         t = time.perf_counter()
         self._flush_signatures()
         nb = self.lsh.bands[0]
-        bands = np.concatenate(self._bands) if self._bands else np.zeros((0, nb), dtype=np.uint64)
-        has_sig = np.concatenate(self._has_sig) if self._has_sig else np.zeros(0, dtype=bool)
+        n = len(self.ids)
+        bands = np.concatenate(self._bands) if self._bands else np.zeros((n, nb), dtype=np.uint64)
+        has_sig = np.concatenate(self._has_sig) if self._has_sig else np.zeros(n, dtype=bool)
         leaks = np.zeros(len(self.ids), dtype=np.int64)
         for i, hits in self.leaks.items():
             leaks[i] = sum(hits.values())
@@ -318,6 +325,17 @@ def merge(entries: list[Entry], status: np.ndarray, acct: Accounting, sinks: dic
         for j in np.flatnonzero(keep & (e.keys["leaks"] > 0)).tolist():
             acct.leaks.update(e.leaks_by_rule.get(j, {}))
     return np.concatenate(kept_ids) if kept_ids else np.zeros(0, dtype=np.uint64)
+
+
+def fill_signatures(entry: Entry, params: DataParams) -> None:
+    """Band keys for a chunk processed without them (generated examples), from its written lines."""
+    if entry.keys["has_sig"].any() or not len(entry.keys["id64"]):
+        return
+    with open(entry.records_path, "rb") as fh:
+        texts = [shingle_text(json.loads(line)) for line in fh]
+    parts = list(batched_signatures(texts, lsh_config(params), SIG_BATCH_BYTES))
+    entry.keys["bands"] = np.concatenate([b for b, _ in parts])
+    entry.keys["has_sig"] = np.concatenate([ok for _, ok in parts])
 
 
 def golden_keys(paths: Iterable[Path], params: DataParams, read: Any) -> np.ndarray:

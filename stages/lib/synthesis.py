@@ -76,13 +76,14 @@ def load_templates(path: str | Path) -> list[Template]:
 
 
 def _fill(obj: Any, values: dict[str, str]) -> Any:
-    if isinstance(obj, str):
-        return obj.format(**values)
-    if isinstance(obj, list):
+    t = type(obj)
+    if t is str:  # a string without braces formats to itself: skip the parse (most strings)
+        return obj.format_map(values) if "{" in obj or "}" in obj else obj
+    if t is list:
         return [_fill(x, values) for x in obj]
-    if isinstance(obj, dict):
+    if t is dict:
         return {k: _fill(v, values) for k, v in obj.items()}
-    return obj
+    return obj  # templates are parsed JSON: no str/list/dict subclasses
 
 
 def render(template: Template, rng: random.Random) -> list[dict[str, Any]]:
