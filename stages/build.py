@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import multiprocessing as mp
 import resource
@@ -109,20 +108,21 @@ def _generated(cache: BuildCache, template_file: Path, kind: str, templates: lis
                fingerprint: str, report: BuildReport) -> list[Entry]:
     """Phase 1 for generated examples, cached in blocks of GEN_BLOCK rows. Row i depends only on
     (templates, seed, kind, i) (stages.lib.synthesis.generate), so the blocks of yesterday's build are
-    reused; rows are generated only up to the last block that is missing."""
+    reused and only the missing blocks are generated (usually the last, whose end moved)."""
     tag = hashlib.sha256(template_file.read_bytes() + SYNTHESIS_SRC.read_bytes()).hexdigest()
     blocks = [(b, min(count, b + GEN_BLOCK)) for b in range(0, count, GEN_BLOCK)]
     keys = [hashlib.sha256(f"gen|{kind}|{tag}|{params.seed}|{a}|{b}|{fingerprint}".encode()).hexdigest()[:40] for a, b in blocks]
     missing = [i for i, k in enumerate(keys) if not cache.has(k)]
-    if missing:
-        upto = blocks[missing[-1]][1]
-        rows = iter(tqdm(generate(templates, kind, upto, params.seed), total=upto, desc=f"build: {kind}", unit="ex", disable=None))
-        for i, (a, b) in enumerate(blocks[: missing[-1] + 1]):
-            block = list(itertools.islice(rows, b - a))
-            if i in missing:
-                lines = (RawLine(f"{kind}:{a + j}", row=row) for j, row in enumerate(block))
-                res = cache.store(keys[i], lambda d: process_lines(lines, params, kind, d))
-                report.timings.update(res["timings"])
+    todo = sum(blocks[i][1] - blocks[i][0] for i in missing)
+    bar = tqdm(total=todo, desc=f"build: {kind}", unit="ex", disable=None if todo else True)
+    for i in missing:
+        a, b = blocks[i]
+        rows = generate(templates, kind, b, params.seed, start=a)
+        lines = (RawLine(f"{kind}:{a + j}", row=row) for j, row in enumerate(rows))
+        res = cache.store(keys[i], lambda d, lines=lines: process_lines(lines, params, kind, d))
+        report.timings.update(res["timings"])
+        bar.update(b - a)
+    bar.close()
     cache.used.update(keys)
     return [load_entry(cache.entry_dir(k)) for k in keys]
 

@@ -99,13 +99,14 @@ def render(template: Template, rng: random.Random) -> list[dict[str, Any]]:
     return messages
 
 
-def generate(templates: list[Template], kind: str, count: int, seed: int) -> Iterator[dict[str, Any]]:
-    """Yield `count` raw rows (seed-contract shape) for `kind`; row i depends only on (seed, kind, i)."""
+def generate(templates: list[Template], kind: str, count: int, seed: int, start: int = 0) -> Iterator[dict[str, Any]]:
+    """Yield rows `start` .. `count - 1` (seed-contract shape) for `kind`; row i depends only on
+    (seed, kind, i), so any range can be made without the rows before it."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     if not templates or count <= 0:
         return
-    for i in range(count):
+    for i in range(start, count):
         rng = random.Random(f"{seed}:{kind}:{i}")
         t = templates[rng.randrange(len(templates))]
         row: dict[str, Any] = {
