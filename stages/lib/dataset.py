@@ -31,7 +31,7 @@ from stages.lib.split import assign_split
 
 PARTS = ("parse", "redact", "filter", "dedup", "write")
 GENERATED_KINDS = ("synthetic", "adversarial")
-SIG_BATCH_BYTES = 1 << 20
+SIG_BATCH_BYTES = 1 << 18  # text per signatures() call: arrays stay cache-sized (256 KB measured best)
 
 
 def lsh_config(p: DataParams) -> LSHConfig:

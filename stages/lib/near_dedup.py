@@ -188,7 +188,7 @@ def _densify(dense: np.ndarray, sig: np.ndarray, valid: np.ndarray, ok: np.ndarr
                 dense[r, js] = sig[r, nxt] + dist * np.uint64((1 << 64) // k)
 
 
-def batched_signatures(texts: Iterable[str], cfg: LSHConfig, batch_bytes: int = 1 << 20) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+def batched_signatures(texts: Iterable[str], cfg: LSHConfig, batch_bytes: int = 1 << 18) -> Iterable[tuple[np.ndarray, np.ndarray]]:
     """`signatures` over batches of about `batch_bytes` of text: bounded memory, numpy-sized calls."""
     batch: list[str] = []
     size = 0

@@ -76,20 +76,20 @@ def _text(content: Any, where: str) -> str:
     raise FormatError("bad_content", f"{where}: content must be a string or a list of parts, got {type(content).__name__}")
 
 
-def _arguments(args: Any, where: str) -> str:
+def _arguments(args: Any, where: str, j: int) -> str:
     if isinstance(args, dict):
         return dumps_arguments(args)
     if isinstance(args, str):
         try:
             parsed = json.loads(args) if args.strip() else {}
         except json.JSONDecodeError:
-            raise FormatError("bad_tool_call", f"{where}: arguments are not valid JSON") from None
+            raise FormatError("bad_tool_call", f"{where}.tool_calls[{j}]: arguments are not valid JSON") from None
         if not isinstance(parsed, dict):
-            raise FormatError("bad_tool_call", f"{where}: arguments must be a JSON object")
+            raise FormatError("bad_tool_call", f"{where}.tool_calls[{j}]: arguments must be a JSON object")
         return dumps_arguments(parsed)
     if args is None:
         return "{}"
-    raise FormatError("bad_tool_call", f"{where}: arguments must be an object or a JSON string")
+    raise FormatError("bad_tool_call", f"{where}.tool_calls[{j}]: arguments must be an object or a JSON string")
 
 
 def _tool_calls(calls: Any, where: str) -> list[dict[str, Any]]:
@@ -97,14 +97,13 @@ def _tool_calls(calls: Any, where: str) -> list[dict[str, Any]]:
         raise FormatError("bad_tool_call", f"{where}: tool_calls must be a list")
     out = []
     for j, call in enumerate(calls):
-        w = f"{where}.tool_calls[{j}]"
         if not isinstance(call, dict):
-            raise FormatError("bad_tool_call", f"{w}: must be an object")
+            raise FormatError("bad_tool_call", f"{where}.tool_calls[{j}]: must be an object")
         fn = call.get("function", call)  # accept the flat {name, arguments} shape too
         name = fn.get("name") if isinstance(fn, dict) else None
         if not isinstance(name, str) or not name:
-            raise FormatError("bad_tool_call", f"{w}: missing function name")
-        item: dict[str, Any] = {"type": "function", "function": {"name": name, "arguments": _arguments(fn.get("arguments"), w)}}
+            raise FormatError("bad_tool_call", f"{where}.tool_calls[{j}]: missing function name")
+        item: dict[str, Any] = {"type": "function", "function": {"name": name, "arguments": _arguments(fn.get("arguments"), where, j)}}
         if isinstance(call.get("id"), str):
             item["id"] = call["id"]
         out.append(item)
@@ -112,22 +111,23 @@ def _tool_calls(calls: Any, where: str) -> list[dict[str, Any]]:
 
 
 def _message(msg: Any, i: int) -> dict[str, Any]:
-    where = f"messages[{i}]"
+    # location strings ("messages[3]") are built only on the error paths: this runs for every message
     if not isinstance(msg, dict):
-        raise FormatError("bad_message", f"{where}: must be an object")
+        raise FormatError("bad_message", f"messages[{i}]: must be an object")
     if "role" not in msg:
-        raise FormatError("missing_role", where)
+        raise FormatError("missing_role", f"messages[{i}]")
     role = msg["role"]
     if role == "function":
         role = "tool"
     if role not in ROLES:
-        raise FormatError("bad_role", f"{where}: unknown role {str(role)[:20]!r}")
-    out: dict[str, Any] = {"role": role, "content": _text(msg.get("content"), where)}
+        raise FormatError("bad_role", f"messages[{i}]: unknown role {str(role)[:20]!r}")
+    content = msg.get("content")
+    out: dict[str, Any] = {"role": role, "content": content if type(content) is str else _text(content, f"messages[{i}]")}
     if role == "assistant" and msg.get("tool_calls"):
-        out["tool_calls"] = _tool_calls(msg["tool_calls"], where)
+        out["tool_calls"] = _tool_calls(msg["tool_calls"], f"messages[{i}]")
     if role == "assistant" and msg.get("weight") is not None:
         if msg["weight"] not in (0, 1) or isinstance(msg["weight"], bool):
-            raise FormatError("bad_message", f"{where}: weight must be 0 or 1")
+            raise FormatError("bad_message", f"messages[{i}]: weight must be 0 or 1")
         out["weight"] = int(msg["weight"])
     if role == "tool":
         for key in ("tool_call_id", "name"):
