@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.base}: {exc}", file=sys.stderr)
         return 2
     for origin in train_rows.dropped_origins[:20] if is_main else []:
-        log.warning("%s: dropped, no assistant turn fits in max_length=%d", origin, p.max_length)
+        log.warning("%s: dropped, no learned assistant turn (none fits in max_length=%d, or all have weight 0)", origin, p.max_length)
     if not train_rows.rows:
         print(f"error: no training example has an assistant turn within train.max_length={p.max_length} "
               f"({train_rows.dropped_no_assistant_tokens} records dropped); raise max_length", file=sys.stderr)

@@ -78,6 +78,16 @@ def test_context_turns_are_shown_without_labels(tok) -> None:
     assert learned == "`a.py` sets `x` to 1.<|im_end|>\n" and '"name": "read"' in ignored
 
 
+def test_openai_weight_zero_turns_are_shown_without_labels(tok) -> None:
+    """OpenAI fine-tuning rows: an assistant message with `weight: 0` is context, not a target."""
+    conv = copy.deepcopy(CONV)
+    conv[4]["weight"] = 0
+    conv[2]["weight"] = 1
+    learned, ignored = split(tok, tokenize_for_training(tok, conv, 1024))
+    assert learned == '<tool_call>\n{"name": "read", "arguments": {"path": "a.py"}}\n</tool_call><|im_end|>\n'
+    assert "`a.py` sets `x` to 1." in ignored
+
+
 def test_trl_labels_are_minus_100_outside_assistant_turns(tok, tiny_model_dir: Path, tmp_path: Path) -> None:
     """Through TRL's real dataset preparation and collator, as training sees it."""
     from datasets import Dataset

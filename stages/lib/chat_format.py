@@ -18,7 +18,8 @@ was pre-trained on. Any other template gets the text format above: `evaluate` pa
 that format, so a template that writes calls differently (e.g. Llama 3.1 JSON) is not used natively.
 
 An assistant message with `"_context": True` is shown but carries no loss: long-session windows
-(stages.lib.windows) repeat the tool call whose results open a window that way.
+(stages.lib.windows) repeat the tool call whose results open a window that way. OpenAI's
+`"weight": 0` on an assistant message means the same (shown as context, not learned).
 """
 from __future__ import annotations
 
@@ -115,11 +116,11 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, Any]],
                     tools: list[dict[str, Any]] | None = None) -> tuple[str, list[tuple[int, int]]]:
     """Full rendered text and the character spans of every assistant turn (its end-of-turn
     token included), found by rendering each prefix: works for any prefix-stable template.
-    Assistant turns marked `_context` are left out (shown, not learned)."""
+    Assistant turns marked `_context` or with OpenAI `weight: 0` are left out (shown, not learned)."""
     full = render(tokenizer, messages, tools=tools)
     spans = []
     for i, msg in enumerate(messages):
-        if msg["role"] != "assistant" or msg.get("_context"):
+        if msg["role"] != "assistant" or msg.get("_context") or msg.get("weight") == 0:
             continue
         prompt = render(tokenizer, messages[:i], add_generation_prompt=True, tools=tools)
         upto = render(tokenizer, messages[: i + 1], tools=tools)
