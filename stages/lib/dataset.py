@@ -2,7 +2,8 @@
 (`read == kept + quarantined + filtered + duplicates`).
 
 Phase 1 (`ChunkProcessor`, per input chunk, parallel and cacheable): parse -> normalize -> redact
--> filter -> content id -> MinHash band keys -> post-redaction scan of the serialized line. Its
+-> filter -> content id -> MinHash band keys (real traces; generated examples get them in phase 2,
+and only against a golden set) -> post-redaction scan of the serialized line. Its
 result depends only on the chunk's bytes, its path and the params, so it can be cached by content hash.
 
 Phase 2 (`merge`, whole corpus, cheap): exact dedup on the id, golden-set exclusion, near-dedup by
