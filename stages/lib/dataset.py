@@ -118,6 +118,11 @@ class ChunkProcessor:
         self.stats.quarantined[reason] += 1
         self.quarantine_out.write(dumps_line(Quarantined(origin, reason, Redactor().text(detail)).row()) + "\n")
 
+    def _unencodable(self, origin: str, exc: UnicodeEncodeError) -> None:
+        """A row that reached the build with an unpaired surrogate (not from the JSONL reader, which
+        quarantines those itself): it cannot be written as UTF-8."""
+        self._quarantine(origin, "invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}")
+
     def add(self, line: RawLine) -> None:
         t0 = time.perf_counter()
         self.stats.lines += 1
@@ -137,8 +142,7 @@ class ChunkProcessor:
         try:
             record, hits = redact_record(record)
         except UnicodeEncodeError as exc:  # an unpaired surrogate (RE2 matches UTF-8 only)
-            self._quarantine(line.origin, "invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}")
-            return
+            return self._unencodable(line.origin, exc)
         if hits:
             self.stats.redactions.update(hits)
             self.stats.records_redacted += 1
@@ -155,8 +159,7 @@ class ChunkProcessor:
         try:
             out = dumps_line(record).encode("utf-8")
         except UnicodeEncodeError as exc:  # the same, where the stdlib engine let it through
-            self._quarantine(line.origin, "invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}")
-            return
+            return self._unencodable(line.origin, exc)
         if self.with_signatures:
             text = shingle_text(record)
             self._texts.append(text)

@@ -467,34 +467,18 @@ def scan_text(s: str, engine: str = "auto") -> Counter[str]:
     return hits
 
 
-def _all_strings(obj: Any, out: list[str]) -> list[str]:
-    """Every string and dict key inside a JSON value, appended to `out` (order is irrelevant to a scan)."""
-    stack = [obj]
-    while stack:
-        x = stack.pop()
-        t = type(x)
-        if t is str:
-            out.append(x)
-        elif t is dict:
-            out.extend(x)
-            stack.extend(x.values())
-        elif t is list:
-            stack.extend(x)
-    return out
-
-
 def _written_strings(obj: Any) -> list[str]:
     """Every string and key of a written JSON value; a string that holds a JSON object or array
     (tool arguments) contributes its decoded strings instead (one level deep)."""
     out: list[str] = []
-    for x in _all_strings(obj, []):
+    for x in iter_strings(obj, keys=True):
         if x[:1] in "{[":
             try:
                 inner = json.loads(x)
             except (ValueError, RecursionError):
                 inner = None
             if isinstance(inner, (dict, list)):
-                _all_strings(inner, out)
+                out.extend(iter_strings(inner, keys=True))
                 continue
         out.append(x)
     return out
