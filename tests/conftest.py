@@ -105,4 +105,5 @@ def tiny_params(model_dir: Path) -> dict:
     """Params that make the whole pipeline run in seconds on a tiny model."""
     return {"model.base": str(model_dir), "train.max_steps": 2, "train.per_device_batch_size": 2,
             "train.gradient_accumulation_steps": 1, "train.max_length": 128, "train.logging_steps": 1,
+            "train.bf16": False,  # fp32: what the tiny model generates must not depend on the CPU's bf16 support
             "eval.max_examples": 4, "eval.max_new_tokens": 4, "eval.batch_size": 4}
