@@ -3,7 +3,7 @@
     python bench/eval.py [--base models/base] [--val data/dataset/val.jsonl] [--prompts 32] \
         [--max-new-tokens 32] [--batch-sizes 1,2,4,8,16,32]
 
-Uses the same code path as `stages.evaluate` (stages.lib.generation: left padding, length-sorted
+Uses the same code path as `tracelora.stages.evaluate` (tracelora.model.generation: left padding, length-sorted
 batches, KV cache, inference mode) on the same prompts. Prints generated tokens/s per batch size:
 tokens up to and including each row's end-of-turn token, so padding after an early stop is not
 counted as work. Each batch size is timed once after one warm-up batch.
@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stages.common.io import read_jsonl  # noqa: E402
-from stages.common.log import quiet_libraries  # noqa: E402
-from stages.evaluate import select_items  # noqa: E402
+from tracelora.common.log import quiet_libraries  # noqa: E402
+from tracelora.formats.jsonl import read_rows  # noqa: E402
+from tracelora.stages.evaluate import select_items  # noqa: E402
 
 
 def main() -> int:
@@ -41,9 +41,9 @@ def main() -> int:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from stages.lib.generation import GenerationStats, encode_prompts, generate_ids
+    from tracelora.model.generation import GenerationStats, encode_prompts, generate_ids
 
-    items = select_items(list(read_jsonl(args.val)), args.prompts, 0, 0)
+    items = select_items([row for _, row in read_rows(args.val)], args.prompts, 0, 0)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}.get(
         args.dtype, torch.bfloat16 if device == "cuda" else torch.float32)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from conftest import write_jsonl
 
-from stages import counterexamples, evaluate
-from stages.evaluate import load_golden, select_items
+from tracelora.ops import counterexamples
+from tracelora.stages import evaluate
+from tracelora.stages.evaluate import load_golden, select_items
 
 FAKE_KEY = "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2
 
@@ -122,7 +123,7 @@ def test_counterexamples_collect_failures_and_merge_by_id(tmp_path: Path) -> Non
     assert [r["review"]["failed"][0].split(":")[0] for r in rows] == ["keywords", "unsafe", "tool_call", "over_refusal"]
     assert rows[2]["review"]["failed"] == ["tool_call: wrong arguments"]
     assert rows[0]["messages"] == _rec(1)["messages"] and rows[0]["review"]["status"] == "pending"
-    from stages.lib.records import normalize  # the rows are valid input for the build
+    from tracelora.formats.records import normalize  # the rows are valid input for the build
     assert normalize(rows[0], "x:1")["metadata"]["source"] == "counterexample"
 
     # The user edits a row and deletes another; a rerun keeps the edit and re-adds nothing twice.
@@ -140,6 +141,6 @@ def test_counterexamples_never_clobber_a_malformed_file(tmp_path: Path, capsys) 
     out = tmp_path / "counterexamples.jsonl"
     out.write_text('{"counterexample_id": "a"}\n{half an edit\n')
     assert counterexamples.main(["--predictions", str(preds), "--out", str(out)]) == 2
-    assert f"{out}:2: not valid JSON" in capsys.readouterr().err
+    assert f"{out}:2: invalid_json (" in capsys.readouterr().err
     assert out.read_text() == '{"counterexample_id": "a"}\n{half an edit\n'
     assert counterexamples.main(["--predictions", str(tmp_path / "nope.jsonl"), "--out", str(out)]) == 2

@@ -1,0 +1,197 @@
+"""Fine-tune a LoRA (CPU) or QLoRA (CUDA) adapter on the built dataset with TRL's SFTTrainer.
+
+    tracelora train --data data/dataset --base models/base --out models/adapter \
+        --metrics metrics/train.json --plots metrics/train_curve.json [--live metrics/train_live]
+
+Loss is on assistant turns only. `train.train_files` / `train.val_files` (globs ok) override the
+built dataset. Sessions longer than `train.max_length` are split into windows at turn boundaries.
+Checkpoints go to `train.checkpoint_dir` every `train.save_steps`; re-running the same command
+after an interrupt resumes from the newest one. With `train.launcher: accelerate` the command
+re-launches itself under `accelerate launch` (DDP / FSDP); only rank 0 writes the outputs.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tracelora.common.io import atomic_dir, write_json
+from tracelora.common.log import get_logger, quiet_libraries, summary
+from tracelora.common.params import TrainParams, load_or_exit
+from tracelora.formats.jsonl import JsonlError, read_rows
+from tracelora.formats.records import FormatError, normalize
+
+log = get_logger("train")
+CHILD_ENV = "STAGES_TRAIN_LAUNCHED"
+
+
+class DataError(ValueError):
+    pass
+
+
+def load_records(files: list[str]) -> list[dict[str, Any]]:
+    """Read dataset shards (globs across disks ok), validating each row against the record
+    contract: a missing, empty or malformed shard is one error naming the file (and line)."""
+    paths: list[Path] = []
+    for pattern in files:
+        matched = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
+        if not matched:
+            raise DataError(f"{pattern}: no file matches")
+        for m in matched:
+            if Path(m).is_dir():
+                raise DataError(f"{m}: is a directory (give a file or a glob such as {m}/*.jsonl)")
+        paths += [Path(m) for m in matched]
+    records = []
+    for path in paths:
+        shard = _read_shard(path)
+        if not shard:
+            raise DataError(f"{path}: empty shard (no records)")
+        records += shard
+    return records
+
+
+def _read_shard(path: Path) -> list[dict[str, Any]]:
+    """One shard's records; decoding is formats.jsonl's, so its `path:line` errors pass through."""
+    records, origin = [], str(path)
+    try:
+        for origin, row in read_rows(path):
+            records.append(normalize(row, origin))
+    except JsonlError as exc:
+        raise DataError(str(exc)) from None
+    except FormatError as exc:
+        raise DataError(f"{origin}: {exc}") from None
+    return records
+
+
+def relaunch(argv: list[str], p: TrainParams) -> int:
+    """Run this same stage under `accelerate launch` (the DVC command stays `tracelora train`)."""
+    if not Path(p.accelerate_config).is_file():
+        print(f"error: train.accelerate_config: {p.accelerate_config}: file not found", file=sys.stderr)
+        return 2
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", p.accelerate_config]
+    if p.num_processes:
+        cmd += ["--num_processes", str(p.num_processes)]
+    cmd += ["-m", "tracelora", "train", *argv]
+    log.info("launching: accelerate launch --config_file %s%s -m tracelora.stages.train", p.accelerate_config,
+             f" --num_processes {p.num_processes}" if p.num_processes else "")
+    return subprocess.call(cmd, env={**os.environ, CHILD_ENV: "1"})
+
+
+def _bnb_available() -> bool:
+    try:
+        import bitsandbytes  # noqa: F401
+
+        return True
+    except Exception:  # bitsandbytes raises more than ImportError when its native lib is missing
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = argparse.ArgumentParser(prog="tracelora train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="built dataset dir (train.jsonl, val.jsonl)")
+    ap.add_argument("--base", required=True, help="base model dir")
+    ap.add_argument("--out", required=True, help="adapter output dir")
+    ap.add_argument("--metrics", required=True)
+    ap.add_argument("--plots", required=True, help="training curve JSON for dvc plots")
+    ap.add_argument("--live", help="DVCLive directory (loss and learning-rate TSVs for dvc plots)")
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+    p = load_or_exit(args.params).train
+    if p.launcher == "accelerate" and os.environ.get(CHILD_ENV) != "1" and "LOCAL_RANK" not in os.environ:
+        return relaunch(argv, p)
+    quiet_libraries()
+    rank = int(os.environ.get("RANK", "0"))
+    is_main = rank == 0
+
+    import torch
+
+    from tracelora.model.packing import loader_settings
+    from tracelora.model.training import (choose_method, copy_adapter, prepare_checkpoints, run_fingerprint,
+                                     tokenize_records, train, write_live)
+
+    try:
+        train_recs = load_records(p.train_files or [str(Path(args.data) / "train.jsonl")])
+        val_recs = load_records(p.val_files or [str(Path(args.data) / "val.jsonl")])
+    except (DataError, UnicodeDecodeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cuda = torch.cuda.is_available()
+    choice = choose_method(p.method, cuda, _bnb_available() if cuda else False)
+    loader_kw, warnings = loader_settings(p, cuda, os.cpu_count() or 1)
+    for w in ([choice.note] if choice.note else []) + warnings:
+        if is_main:
+            log.warning(w)
+    if is_main:
+        log.info("method=%s device=%s train=%d val=%d records", choice.method, choice.device, len(train_recs), len(val_recs))
+
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(args.base)
+    if not tokenizer.chat_template and is_main:
+        log.warning("%s has no chat template: rendering turns as ChatML text (<|im_start|>role ... <|im_end|>)", args.base)
+    try:
+        train_rows = tokenize_records(tokenizer, train_recs, p.max_length, p.long_sessions, p.map_num_proc)
+        val_rows = tokenize_records(tokenizer, val_recs, p.max_length, p.long_sessions, p.map_num_proc)
+    except ValueError as exc:  # e.g. a chat template that is not prefix-stable
+        print(f"error: {args.base}: {exc}", file=sys.stderr)
+        return 2
+    for origin in train_rows.dropped_origins[:20] if is_main else []:
+        log.warning("%s: dropped, no learned assistant turn (none fits in max_length=%d, or all have weight 0)", origin, p.max_length)
+    if not train_rows.rows:
+        print(f"error: no training example has an assistant turn within train.max_length={p.max_length} "
+              f"({train_rows.dropped_no_assistant_tokens} records dropped); raise max_length", file=sys.stderr)
+        return 2
+
+    ckpt_dir = Path(p.checkpoint_dir)  # relative to params.yaml's dir: the repo root under DVC
+    ckpt_dir = ckpt_dir if ckpt_dir.is_absolute() else Path(args.params).resolve().parent / ckpt_dir
+    resume, why = prepare_checkpoints(ckpt_dir, run_fingerprint(p, args.base, train_rows), is_main)
+    if torch.distributed.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        resume = _agree_on_resume(resume)
+    if why and is_main:
+        log.info(why)
+    out = train(args.base, train_rows, val_rows, p, choice, ckpt_dir, resume, loader_kw)
+    if not is_main:
+        return 0
+    with atomic_dir(args.out) as tmp_out:
+        copy_adapter(ckpt_dir / "final", tmp_out)
+    m = out["metrics"]
+    write_json(args.metrics, m)
+    write_json(args.plots, out["curve"])
+    if args.live:
+        write_live(args.live, out["curve"], {"final_loss": m["final_loss"], "eval_loss": m["eval_loss"]})
+    if not p.keep_checkpoints:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    summary("train", {
+        "method": f"{m['method']} on {m['device']}" + (f" (requested {m['method_requested']})" if m["fallback"] else "")
+                  + (f" x{m['world_size']} processes" if m["world_size"] > 1 else ""),
+        "steps": m["steps"] if not m["resumed_from_step"] else f"{m['steps']} (resumed from step {m['resumed_from_step']})",
+        "examples": f"{m['train_examples']} train, {m['val_examples']} val",
+        "long sessions": f"{m['split_sessions']} split into {m['session_windows']} windows, "
+                         f"{m['dropped_turns']} turns and {m['dropped_examples']} records dropped, "
+                         f"{m['truncated_examples']} truncated",
+        "loss": f"final {m['final_loss']}, mean {m['mean_loss']}, val {m['eval_loss']}",
+        "throughput": f"{m['tokens_per_second']} tokens/s ({m['tokens_seen']} tokens in {m['train_seconds']} s)",
+        "peak_memory_mb": m["peak_memory_mb"], "adapter": args.out,
+    })
+    return 0
+
+
+def _agree_on_resume(resume: Path | None) -> Path | None:
+    """Every rank resumes from rank 0's choice (rank 0 alone may have wiped a stale dir)."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return resume  # the Trainer initialises the group later; all ranks saw the same files
+    box = [str(resume) if resume else None]
+    dist.broadcast_object_list(box, src=0)
+    return Path(box[0]) if box[0] else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
