@@ -41,7 +41,7 @@ def _inputs(tmp: Path, promote: bool) -> dict[str, Path]:
 
 
 def _export(tmp: Path, base: Path, adapter: Path, paths: dict[str, Path]) -> int:
-    from stages import export
+    from tracelora.stages import export
 
     return export.main(["--gate", str(paths["gate"]), "--base", str(base), "--adapter", str(adapter),
                         "--manifest", str(paths["manifest"]), "--train-metrics", str(paths["train"]),
@@ -90,3 +90,89 @@ def test_missing_gate_decision_fails_closed(tmp_path: Path, tiny_model_dir: Path
     status = json.loads((tmp_path / "merged" / "export_status.json").read_text())
     assert status["exported"] is False and any("gate.json: missing" in r for r in status["reasons"])
     assert not (tmp_path / "merged" / "model.safetensors").exists()
+
+
+# The card text is a DVC out (models/merged/README.md): pinned byte for byte, so a change to the one
+# card writer (tracelora.model.card, shared with `hub push-adapter`) that alters it shows up here.
+EXPECTED_CARD = """---
+base_model: "HuggingFaceTB/SmolLM2-135M-Instruct"
+library_name: transformers
+tags: [lora, sft, trl, coding-agent, agent-traces]
+---
+
+# Coding-agent adapter
+
+**Status:** NOT exported: the gate did not promote this adapter, so no merged weights were written.
+
+**Missing or unreadable inputs:** metrics/train.json: missing
+
+## Gate
+
+Decision: **block**
+
+| check | result | reason |
+|---|---|---|
+| delta.exact_match | FAIL | worse by -0.1 |
+
+## Evaluation
+
+2 held-out examples, greedy decoding.
+
+| metric | base | adapter | delta |
+|---|---|---|---|
+| exact_match | 0.0 | 0.5 | +0.5000 |
+
+## Training
+
+| metric | value |
+|---|---|
+| method | lora |
+| steps | 3 |
+| final_loss | 1.5 |
+
+### Training parameters
+
+| param | value |
+|---|---|
+| max_steps | 3 |
+
+## Dataset
+
+| count | value |
+|---|---|
+| read | 10 |
+| kept | 9 |
+| train | 7 |
+| val | 2 |
+| source: raw | 7 train / 2 val |
+
+Built by the agent-trace DVC pipeline (`dvc repro`): build -> train -> evaluate -> gate -> export.
+"""
+
+
+def _card_inputs() -> dict:
+    return dict(exported=False, base_name="HuggingFaceTB/SmolLM2-135M-Instruct",
+                decision={"promote": False, "decision": "block",
+                          "checks": [{"name": "delta.exact_match", "passed": False, "reason": "worse by -0.1"}]},
+                manifest={"counts": {"read": 10, "kept": 9, "train": 7, "val": 2,
+                                     "by_source": {"raw": {"train": 7, "val": 2}}}},
+                train_metrics={"method": "lora", "steps": 3, "final_loss": 1.5},
+                train_params={"max_steps": 3, "train_files": "/home/me/x"},  # a local path: left out
+                eval_results={"n_examples": 2, "baseline": {"exact_match": 0.0}, "adapter": {"exact_match": 0.5},
+                              "delta": {"exact_match": 0.5}},
+                problems=["metrics/train.json: missing"])
+
+
+def test_export_card_text_is_pinned() -> None:
+    from tracelora.model.card import export_card
+
+    assert export_card(**_card_inputs()) == EXPECTED_CARD
+
+
+def test_export_card_names_inputs_that_are_not_json_objects() -> None:
+    from tracelora.model.card import export_card
+
+    inputs = {**_card_inputs(), "manifest": [1, 2], "eval_results": "oops", "problems": []}
+    card = export_card(**inputs)
+    assert "**Missing or unreadable inputs:** manifest: not a JSON object; eval results: not a JSON object" in card
+    assert "## Dataset" not in card and "## Evaluation" not in card and "## Gate" in card

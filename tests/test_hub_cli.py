@@ -1,4 +1,4 @@
-"""`python -m stages.hub` end to end against tests/fake_hub.py (a real HTTP server on 127.0.0.1):
+"""`tracelora hub` end to end against tests/fake_hub.py (a real HTTP server on 127.0.0.1):
 every subcommand's success and failure paths, streamed job logs, 401/403/404/429, network down.
 The CLI runs as a subprocess with HF_ENDPOINT / HF_HOME set, exactly as a user runs it."""
 from __future__ import annotations
@@ -51,7 +51,7 @@ def hub_env(hub: FakeHub, home: Path, token: str | None = TOKEN, endpoint: str |
 def cli(hub: FakeHub, tmp_path: Path, *args: str, token: str | None = TOKEN, stdin: str = "", cwd: Path | None = None,
         endpoint: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**hub_env(hub, tmp_path / "hf_home", token, endpoint), **(extra_env or {})}
-    proc = subprocess.run([sys.executable, "-m", "stages.hub", *args], cwd=cwd or tmp_path, env=env, input=stdin,
+    proc = subprocess.run([sys.executable, "-m", "tracelora", "hub", *args], cwd=cwd or tmp_path, env=env, input=stdin,
                           capture_output=True, text=True, timeout=60)
     for secret in (TOKEN, READ_TOKEN):  # the token never reaches any output
         assert secret not in proc.stdout + proc.stderr
@@ -71,7 +71,7 @@ def jsonl(rows: list) -> str:
 
 # --- help ---
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    from stages.hub.cli import build_parser
+    from tracelora.ops.hub.cli import build_parser
 
     commands = [[], ["auth"], ["auth", "status"], ["auth", "login"], ["auth", "logout"], ["import-dataset"],
                 ["pull-model"], ["push-dataset"], ["push-adapter"], ["jobs"], ["jobs", "run"], ["jobs", "run-gpu-task"],
@@ -81,7 +81,7 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             build_parser().parse_args([*cmd, "--help"])
         assert exc.value.code == 0
         out = capsys.readouterr().out
-        assert out.startswith("usage: python -m stages.hub"), cmd
+        assert out.startswith("usage: tracelora hub"), cmd
 
 
 # --- auth ---
@@ -155,7 +155,7 @@ def _dataset_repo(hub: FakeHub) -> None:
 
 
 def test_import_dataset_converts_redacts_and_summarizes(hub: FakeHub, tmp_path: Path) -> None:
-    from stages.lib.records import normalize
+    from tracelora.formats.records import normalize
 
     _dataset_repo(hub)
     proc = cli(hub, tmp_path, "import-dataset", "alice/agent-chats")
@@ -213,6 +213,100 @@ def test_import_dataset_dvc_add(hub: FakeHub, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (project / "data/raw_traces/hf/alice__agent-chats.dvc").is_file()
     assert "alice__agent-chats" in (project / "data/raw_traces/hf/.gitignore").read_text()
+
+
+def test_import_dataset_from_a_local_saved_dataset(hub: FakeHub, tmp_path: Path) -> None:
+    import datasets
+
+    chats = [{"user": f"How do I check out tag v{i}?", "assistant": f"`git checkout v{i}`"} for i in range(3)]
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(chats), "validation": datasets.Dataset.from_list(chats[:1])}
+                         ).save_to_disk(str(tmp_path / "my_chats"))
+    proc = cli(hub, tmp_path, "import-dataset", str(tmp_path / "my_chats"), "--split", "val")
+    assert proc.returncode == 0, proc.stderr
+    assert "hf:my_chats/validation: 1 rows -> 1 records, 0 quarantined" in proc.stdout
+    assert "not converted (1): train" in proc.stdout and "dvc add data/raw_traces/hf/my_chats" in proc.stdout
+    rec = json.loads((tmp_path / "data/raw_traces/hf/my_chats/validation.jsonl").read_text())
+    assert rec["metadata"]["source"] == "hf:my_chats" and rec["metadata"]["origin"] == "hf:my_chats/validation:1"
+    assert str(tmp_path) not in json.dumps(rec)  # no local path in a trace
+    assert hub.state.requests == []  # a local dir never talks to the Hub
+
+    proc = cli(hub, tmp_path, "import-dataset", "my_chats", "--name", "chats-v2")  # relative to the cwd
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "data/raw_traces/hf/chats-v2").iterdir()) == ["train.jsonl", "validation.jsonl"]
+    proc = cli(hub, tmp_path, "import-dataset", "my_chats", "--split", "test")
+    assert proc.returncode == 1 and error_line(proc) == "error: my_chats: no split test in the saved dataset (it has train, validation)"
+    proc = cli(hub, tmp_path, "import-dataset", "my_chats", "--include", "*.arrow")
+    assert proc.returncode == 1 and "a saved dataset (save_to_disk) has no data files to --include" in error_line(proc)
+    (tmp_path / "my_chats/train/state.json").write_text("{broken")
+    proc = cli(hub, tmp_path, "import-dataset", "my_chats")
+    line = error_line(proc)
+    assert proc.returncode == 1 and line.startswith("error: my_chats: cannot read as a saved Hugging Face dataset")
+
+
+def test_import_dataset_from_a_local_dir_of_data_files(hub: FakeHub, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "exports"
+    (src / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([{"prompt": "What does `git stash pop` do?", "completion": "Reapplies the stash."}]),
+                   src / "data/train-00000.parquet")
+    (src / "data/broken-00001.parquet").write_bytes(b"PAR1 not really parquet")
+    qa = pa.Table.from_pylist([{"question": "Which branch is checked out?", "answer": "`git branch --show-current`"}])
+    with pa.OSFile(str(src / "data/test.arrow"), "wb") as sink, pa.ipc.new_stream(sink, qa.schema) as writer:
+        writer.write_table(qa)  # the Arrow IPC stream format `datasets` writes
+    (src / "data/train.jsonl").write_text(jsonl(CHAT_ROWS[:2]) + '{"messages": [\n')
+    (src / ".git").mkdir()
+    (src / ".git/config.json").write_text("{}")  # hidden dirs are not data
+    proc = cli(hub, tmp_path, "import-dataset", str(src))
+    assert proc.returncode == 0, proc.stderr
+    assert "hf:exports/data/broken-00001.parquet: 1 rows -> 0 records, 1 quarantined {'unreadable_file': 1}" in proc.stdout
+    assert "hf:exports/data/test.arrow: 1 rows -> 1 records" in proc.stdout
+    assert "hf:exports/data/train-00000.parquet: 1 rows -> 1 records" in proc.stdout
+    assert "hf:exports/data/train.jsonl: 3 rows -> 2 records, 1 quarantined {'invalid_json': 1}, 1 redactions" in proc.stdout
+    assert ".git/" not in proc.stdout and "config.json" not in proc.stdout and "not converted" not in proc.stdout
+    quarantine = [json.loads(ln) for ln in (tmp_path / "reports/hub_import/exports.quarantine.jsonl").read_text().splitlines()]
+    assert [(q["origin"], q["reason"]) for q in quarantine] == [("hf:exports/data/broken-00001.parquet:0", "unreadable_file"),
+                                                                 ("hf:exports/data/train.jsonl:3", "invalid_json")]
+    assert "AKIAABCDEFGHIJKLMNOP" not in (tmp_path / "data/raw_traces/hf/exports/data__train.jsonl").read_text()
+
+    proc = cli(hub, tmp_path, "import-dataset", str(src), "--split", "test", "--include", "data/*.parquet")
+    assert proc.returncode == 1 and "no data files" in error_line(proc) and "for split(s) test" in error_line(proc)
+    proc = cli(hub, tmp_path, "import-dataset", str(src), "--revision", "v1")
+    assert proc.returncode == 1 and error_line(proc) == f"error: --revision v1: {src} is a local directory, not a Hub repo"
+    proc = cli(hub, tmp_path, "import-dataset", str(tmp_path / "nowhere"))
+    assert proc.returncode == 1 and error_line(proc) == f"error: {tmp_path / 'nowhere'}: no such directory"
+    proc = cli(hub, tmp_path, "import-dataset", str(src / "data/train.jsonl"))
+    assert proc.returncode == 1 and error_line(proc).startswith(f"error: {src / 'data/train.jsonl'}: not a directory")
+    proc = cli(hub, tmp_path, "import-dataset", str(src), "--name", "../up")
+    assert proc.returncode == 1 and "--name '../up'" in error_line(proc)
+    assert hub.state.requests == []
+
+
+def test_import_dataset_from_the_hub_cache_offline(hub: FakeHub, tmp_path: Path) -> None:
+    from huggingface_hub import snapshot_download
+
+    _dataset_repo(hub)
+    cache = tmp_path / "hf_home/hub"  # where HF_HOME=tmp/hf_home puts huggingface_hub's cache
+    snapshot_download("alice/agent-chats", repo_type="dataset", cache_dir=cache, endpoint=hub.url, token=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens: any request would fail
+    proc = cli(hub, tmp_path, "import-dataset", "alice/agent-chats", "--offline", "--split", "train", endpoint=dead)
+    assert proc.returncode == 0, proc.stderr
+    out_dir = tmp_path / "data/raw_traces/hf/alice__agent-chats"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["data__train-extra.jsonl", "data__train.jsonl"]
+    assert "hf:alice/agent-chats/data/train.jsonl: 7 rows -> 4 records, 3 quarantined" in proc.stdout
+    train = [json.loads(ln) for ln in (out_dir / "data__train.jsonl").read_text().splitlines()]
+    assert train[0]["metadata"]["origin"] == "hf:alice/agent-chats/data/train.jsonl:1"
+
+    proc = cli(hub, tmp_path, "import-dataset", "alice/agent-chats", "--split", "test", endpoint=dead,
+               extra_env={"HF_HUB_OFFLINE": "1"})  # HF_HUB_OFFLINE means the cache too
+    assert proc.returncode == 0 and "hf:alice/agent-chats/data/test.csv: 1 rows -> 1 records" in proc.stdout
+    proc = cli(hub, tmp_path, "import-dataset", "alice/never-fetched", "--offline", endpoint=dead)
+    line = error_line(proc)
+    assert proc.returncode == 1 and line.startswith("error: alice/never-fetched@main: not in the local Hub cache")
+    assert "hf download --repo-type dataset alice/never-fetched" in line
 
 
 # --- pull-model ---
@@ -279,6 +373,15 @@ def test_push_dataset_refuses_unredacted_unless_forced(hub: FakeHub, tmp_path: P
     _outputs(tmp_path, redaction_ok=False)
     proc = cli(hub, tmp_path, "push-dataset", "alice/traces")
     assert proc.returncode == 1 and "refusing to push the dataset: redaction_ok is not true" in error_line(proc)
+    manifest = tmp_path / "data/dataset/dataset_manifest.json"
+    saved = manifest.read_text()
+    manifest.write_bytes(b"\xff\xfe")
+    proc = cli(hub, tmp_path, "push-dataset", "alice/traces")
+    assert proc.returncode == 1 and "dataset_manifest.json: not valid JSON (UnicodeDecodeError)" in error_line(proc)
+    manifest.unlink()
+    proc = cli(hub, tmp_path, "push-dataset", "alice/traces")
+    assert proc.returncode == 1 and "data/dataset/dataset_manifest.json: missing (use --force" in error_line(proc)
+    manifest.write_text(saved)
     assert hub.repo("dataset", "alice/traces") is None
     proc = cli(hub, tmp_path, "push-dataset", "alice/traces", "--force")
     assert proc.returncode == 0 and "WARNING: pushed with --force" in proc.stdout
@@ -293,9 +396,39 @@ def test_push_adapter(hub: FakeHub, tmp_path: Path) -> None:
     assert sorted(repo.files) == ["README.md", "adapter_config.json", "adapter_model.safetensors",
                                   "metrics/eval_results.json", "metrics/gate_decision.json"]
     card = repo.files["README.md"].decode()
-    assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card
-    assert "| exact_match | 0.0000 | 0.2500 | 0.2500 |" in card and "## Gate: PROMOTE" in card
-    assert "peft default card" not in card
+    assert card.startswith('---\nbase_model: "HuggingFaceTB/SmolLM2-135M-Instruct"\nlibrary_name: peft\n')
+    assert hub.state.cards[-1]["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"  # the Hub parsed the front matter
+    assert "| exact_match | 0.0 | 0.25 | +0.2500 |" in card and "Decision: **promote**" in card
+    assert "| delta.exact_match | pass | adapter improves exact_match by +0.25 |" in card
+    assert "AutoPeftModelForCausalLM.from_pretrained('alice/lora')" in card and "| kept | 8 |" in card
+    assert "peft default card" not in card and "**Missing or unreadable inputs:** metrics/train.json: missing\n" in card
+
+
+def test_model_cards_come_from_one_writer(tmp_path: Path) -> None:
+    """push-adapter's card and the export stage's card share every section's text (tracelora.model.card)."""
+    from tracelora.model.card import adapter_card, export_card
+
+    _outputs(tmp_path)
+    m = {name: json.loads((tmp_path / "metrics" / f"{name}.json").read_text())
+         for name in ("eval_results", "gate_decision", "dataset")}
+    pushed = adapter_card("alice/lora", None, m["eval_results"], m["gate_decision"], None, None, [])
+    exported = export_card(exported=True, base_name="b", decision=m["gate_decision"], manifest=None, train_metrics=None,
+                           train_params={}, eval_results=m["eval_results"], problems=[])
+    for section in ("## Gate", "## Evaluation"):
+        block = exported.split(section, 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+        assert section + block in pushed, section
+    assert "base_model" not in pushed.split("---")[1] and "from_pretrained" not in pushed  # unknown base: no claim
+
+
+def test_push_adapter_names_unreadable_card_inputs(hub: FakeHub, tmp_path: Path) -> None:
+    _outputs(tmp_path)
+    (tmp_path / "metrics/eval_results.json").write_text("{truncated")
+    proc = cli(hub, tmp_path, "push-adapter", "alice/lora")
+    assert proc.returncode == 0, proc.stderr
+    repo = hub.repo("model", "alice/lora")
+    card = repo.files["README.md"].decode()
+    assert "**Missing or unreadable inputs:** metrics/eval_results.json: not valid JSON (JSONDecodeError)" in card
+    assert "## Evaluation" not in card and "metrics/eval_results.json" not in repo.files
 
 
 def test_push_adapter_refuses_blocked_gate_unless_forced(hub: FakeHub, tmp_path: Path) -> None:
@@ -304,13 +437,23 @@ def test_push_adapter_refuses_blocked_gate_unless_forced(hub: FakeHub, tmp_path:
     assert proc.returncode == 1
     assert "the gate did not promote (adapter changes exact_match by -0.10" in error_line(proc)
     assert hub.repo("model", "alice/lora") is None
-    (tmp_path / "metrics/gate_decision.json").unlink()
+    (tmp_path / "metrics/gate_decision.json").write_text('["promote"]')
     proc = cli(hub, tmp_path, "push-adapter", "alice/lora")
-    assert proc.returncode == 1 and "gate_decision.json: missing" in error_line(proc)
+    assert proc.returncode == 1 and "metrics/gate_decision.json: not a JSON object" in error_line(proc)
+    (tmp_path / "metrics/gate_decision.json").write_text('{"promote": tru')
+    proc = cli(hub, tmp_path, "push-adapter", "alice/lora")
+    assert proc.returncode == 1 and "metrics/gate_decision.json: not valid JSON (JSONDecodeError)" in error_line(proc)
+    (tmp_path / "metrics/gate_decision.json").unlink()
+    (tmp_path / "metrics/dataset.json").unlink()
+    (tmp_path / "metrics/dataset.json").mkdir()  # unreadable, not a crash
+    proc = cli(hub, tmp_path, "push-adapter", "alice/lora")
+    line = error_line(proc)
+    assert proc.returncode == 1 and "metrics/gate_decision.json: missing" in line
+    assert "metrics/dataset.json: unreadable (IsADirectoryError)" in line and "--force" in line
     proc = cli(hub, tmp_path, "push-adapter", "alice/lora", "--force")
     assert proc.returncode == 0
     card = hub.repo("model", "alice/lora").files["README.md"].decode()
-    assert "Pushed with --force" in card and "gate_decision.json: missing" in card
+    assert "Pushed with --force" in card and "gate_decision.json: missing" in card and "## Gate" not in card
 
 
 # --- jobs ---
@@ -338,7 +481,7 @@ def test_jobs_follow_ps_inspect_cancel(hub: FakeHub, tmp_path: Path) -> None:
     assert proc.returncode == 0
     job_id = proc.stdout.split()[1]
     env = hub_env(hub, tmp_path / "hf_home")
-    follower = subprocess.Popen([sys.executable, "-m", "stages.hub", "jobs", "logs", job_id, "--follow"], cwd=tmp_path,
+    follower = subprocess.Popen([sys.executable, "-m", "tracelora", "hub", "jobs", "logs", job_id, "--follow"], cwd=tmp_path,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = []
     deadline = time.monotonic() + 20
@@ -401,7 +544,7 @@ def test_run_gpu_task(hub: FakeHub, tmp_path: Path) -> None:
     (remote / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     subprocess.run([sys.executable, "-c", snippet], cwd=remote, check=True, capture_output=True,
                    env={**os.environ, "PARAM_OVERRIDES": spec["environment"]["PARAM_OVERRIDES"]})
-    from stages.common.params import load_params
+    from tracelora.common.params import load_params
 
     applied = load_params(remote / "params.yaml")
     assert applied.train.lora_r == 32 and applied.data.synthetic_ratio == 0.3

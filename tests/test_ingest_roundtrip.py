@@ -1,5 +1,5 @@
 """Round trip: everything ingest writes loads with `datasets.load_dataset("json")`, renders through
-the SmolLM2 chat template, and flows through the build stage; HF datasets are read offline."""
+the SmolLM2 chat template, and flows through the build stage."""
 from __future__ import annotations
 
 import json
@@ -9,11 +9,9 @@ import ingest_fixtures as F
 import pytest
 from conftest import ROOT
 
-from stages import build
-from stages.ingest.cli import main
-from stages.ingest.hf import iter_hf_rows
-from stages.ingest.model import IngestError
-from stages.lib.chat_format import render
+from tracelora.stages import build
+from tracelora.ops.ingest.cli import main
+from tracelora.formats.chat_format import render
 
 
 def ingest_everything(tmp: Path) -> Path:
@@ -76,28 +74,10 @@ def test_ingested_records_flow_through_build(tmp_path: Path) -> None:
     assert not any(f["path"].endswith("_ingest_report.json") for f in manifest["inputs"]["files"])
 
 
-def test_hf_saved_dir_and_offline_hub_cache(tmp_path: Path) -> None:
-    import datasets
-
-    saved = tmp_path / "saved"
-    datasets.Dataset.from_list([{"user": f"question {i}?", "assistant": f"answer {i}."} for i in range(3)]).save_to_disk(saved)
-    rows = list(iter_hf_rows(str(saved)))
-    assert [o for o, _ in rows] == [f"hf:{saved}:train:{i}" for i in range(3)] and rows[1][1]["user"] == "question 1?"
-
-    cache = tmp_path / "hub"
-    repo = cache / "datasets--acme--traces"
-    snap = repo / "snapshots" / ("a" * 40)
-    F.jsonl(snap / "data/train.jsonl", F.chat_rows()[2:])
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs/main").write_text("a" * 40)
-    hub_rows = list(iter_hf_rows("acme/traces:train", cache_dir=cache))
-    assert len(hub_rows) == 1 and hub_rows[0][0] == "hf:acme/traces:train:0"
-    with pytest.raises(IngestError, match="not in the Hub cache"):
-        list(iter_hf_rows("acme/missing", cache_dir=cache))
-
-    out = tmp_path / "out"
-    assert main(["--from", "hf", "--path", str(saved), "--out", str(out)]) == 0
-    report = json.loads((out / "hf/_ingest_report.json").read_text())
-    assert report["totals"]["rows"] == report["totals"]["kept"] == 3 and report["balanced"] is True
-    rec = json.loads((out / "hf/saved.jsonl").read_text().splitlines()[0])
-    assert rec["metadata"]["source"] == f"hf:{saved}" and rec["messages"][0]["content"] == "question 0?"
+def test_from_hf_points_to_import_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Hugging Face datasets have one way in (`tracelora hub import-dataset`, tests/test_build_hf.py);
+    the old adapter name fails in one line that says where to go."""
+    assert main(["--from", "hf", "--path", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --from hf was removed:") and "tracelora hub import-dataset" in err[0]
+    assert not (tmp_path / "out").exists()

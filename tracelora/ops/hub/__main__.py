@@ -1,0 +1,5 @@
+import sys
+
+from tracelora.ops.hub.cli import main
+
+sys.exit(main())
