@@ -1,16 +1,16 @@
-"""Options -> dataset: seed templates expanded by stages.lib.synthesis, then the build stage's
-per-record steps (space.pipeline), so a Space export and a `build` output follow one record
-contract and one accounting."""
+"""Options -> dataset: seed templates expanded by tracelora.dataset.synthesis, then the build's own
+per-record step (tracelora.dataset.pipeline.RecordStep, via space.pipeline), so a Space export and a
+`build` output follow one record contract and one accounting."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
 from space.options import Catalogue, GenerationOptions, adversarial_templates, synthetic_templates
-from space.pipeline import KEPT, RecordPipeline
-from stages.common.params import DataParams
-from stages.lib.reader import RawLine
-from stages.lib.synthesis import apply_tool_set, mix
+from space.pipeline import DUPLICATE, KEPT, RecordPipeline
+from tracelora.common.params import DataParams
+from tracelora.formats.jsonl import RawLine
+from tracelora.dataset.synthesis import apply_tool_set, mix
 
 
 @dataclass
@@ -35,7 +35,7 @@ def generate_dataset(cat: Catalogue, opts: GenerationOptions, params: DataParams
         if fate.status == KEPT and fate.record is not None:
             out.records.append(fate.record)
             out.splits.append(fate.split)
-        elif fate.status != "duplicate":
+        elif fate.status != DUPLICATE:
             out.rejected.append({"origin": origin, "reason": fate.reason, "detail": fate.detail})
     out.counts = pipe.counts()
     return out

@@ -1,34 +1,20 @@
-"""The build stage's per-record steps, one record at a time: normalize (stages.lib.records) ->
-redact (stages.lib.redaction) -> quality filters (stages.lib.quality) -> content id -> exact dedup
--> content-hash split (stages.lib.split). The Space composes these library functions itself rather
-than the build's corpus-level driver (stages.lib.dataset writes chunk files and runs corpus-wide
-near-dedup), so one generated set or one upload is checked in memory, line by line."""
+"""The build's own per-record step (`tracelora.dataset.pipeline.RecordStep`: normalize -> redact ->
+quality filters -> content id -> the written line, with its unpaired-surrogate guard -> post-redaction
+scan -> split), run on one upload or one generated set in memory. Only what the build does at corpus
+level is redone here, in memory: exact dedup across the set, and the counts (the build's `ChunkStats`
+and `Accounting`, so `counts()` has the keys of the build manifest's `counts` block). The Space has no
+`redaction_ok` gate, so a line the post-redaction scan flags is quarantined instead of kept."""
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+import copy
 from typing import Any, Optional
 
-from stages.common.params import DataParams
-from stages.lib.quality import build_filters, check
-from stages.lib.reader import RawLine
-from stages.lib.records import FormatError, normalize, with_id
-from stages.lib.redaction import Redactor, redact_record
-from stages.lib.split import assign_split
+from tracelora.common.params import DataParams
+from tracelora.dataset.pipeline import (BLANK, DUPLICATE, EXACT, FILTERED, KEPT, POST_REDACTION_HIT, QUARANTINED,
+                                        Accounting, Fate, RecordStep)
+from tracelora.formats.jsonl import RawLine
 
-KEPT, QUARANTINED, FILTERED, DUPLICATE, BLANK = "kept", "quarantined", "filtered", "duplicate", "blank"
-
-
-@dataclass
-class Fate:
-    """What happened to one raw line; `detail` is structural and already redacted."""
-
-    status: str
-    reason: str = ""
-    detail: str = ""
-    record: Optional[dict[str, Any]] = None
-    split: str = ""
-    redactions: Counter[str] = field(default_factory=Counter)
+__all__ = ["BLANK", "DUPLICATE", "FILTERED", "KEPT", "QUARANTINED", "Fate", "RecordPipeline"]
 
 
 class RecordPipeline:
@@ -37,71 +23,47 @@ class RecordPipeline:
 
     def __init__(self, params: Optional[DataParams] = None) -> None:
         self.params = params or DataParams()
-        self.filters = build_filters(self.params)
+        self.steps: dict[str, RecordStep] = {}  # one per kind: its ChunkStats give read_by_kind
+        self.acct = Accounting()  # what the build's phase 2 counts: duplicates, splits, sources, categories
         self.seen: dict[str, str] = {}  # record id -> origin of its first copy
-        self.read: Counter[str] = Counter()
-        self.fates: Counter[str] = Counter()
-        self.quarantined: Counter[str] = Counter()
-        self.filtered: Counter[str] = Counter()
-        self.redactions: Counter[str] = Counter()
-        self.records_redacted = 0
-        self.splits: Counter[str] = Counter()
-        self.by_source: dict[str, Counter[str]] = defaultdict(Counter)
-        self.by_category: dict[str, Counter[str]] = defaultdict(Counter)
 
-    def _count(self, fate: Fate) -> Fate:
-        self.fates[fate.status] += 1
-        if fate.status == QUARANTINED:
-            self.quarantined[fate.reason] += 1
-        elif fate.status == FILTERED:
-            self.filtered[fate.reason] += 1
-        return fate
+    def _step(self, kind: str) -> RecordStep:
+        step = self.steps.get(kind)
+        if step is None:
+            step = self.steps[kind] = RecordStep(self.params, kind)
+        return step
 
     def add(self, line: RawLine, kind: str = "raw") -> Fate:
-        if line.blank:
-            return self._count(Fate(BLANK))
-        self.read[kind] += 1
-        if line.reason:
-            return self._count(Fate(QUARANTINED, line.reason, Redactor().text(line.detail)))
-        try:
-            record = normalize(line.row, line.origin, default_source=kind)
-        except FormatError as exc:
-            return self._count(Fate(QUARANTINED, exc.reason, Redactor().text(exc.detail)))
-        record, hits = redact_record(record)
-        if hits:
-            self.redactions.update(hits)
-            self.records_redacted += 1
-        reason = check(record, self.filters)
-        if reason:
-            return self._count(Fate(FILTERED, reason, "dropped by a quality filter of the build stage", redactions=hits))
-        record = with_id(record)
+        fate = self._step(kind).fate(line)
+        if fate.status != KEPT or fate.record is None:
+            return fate
+        if fate.leaks:
+            return self._withhold(fate)
+        record = fate.record
         first = self.seen.setdefault(record["id"], line.origin)
         if first != line.origin:
-            return self._count(Fate(DUPLICATE, "duplicate", f"same conversation as {first}", redactions=hits))
-        split = assign_split(record["id"], self.params.val_fraction)
+            self.acct.duplicates[EXACT] += 1
+            return fate._replace(status=DUPLICATE, reason=EXACT, detail=f"same conversation as {first}",
+                                 record=None, line=b"")
         meta = record["metadata"]
-        self.splits[split] += 1
-        self.by_source[meta["source"]][split] += 1
-        self.by_category[meta["task_category"]][split] += 1
-        return self._count(Fate(KEPT, record=record, split=split, redactions=hits))
+        self.acct.split[fate.split] += 1
+        self.acct.by_source[meta["source"]][fate.split] += 1
+        self.acct.by_category[meta["task_category"]][fate.split] += 1
+        return fate
+
+    def _withhold(self, fate: Fate) -> Fate:
+        """A written line with post-redaction hits: quarantined, naming the rules only (never values)."""
+        self.acct.quarantined[POST_REDACTION_HIT] += 1
+        detail = "rule hits after redaction: " + ", ".join(f"{k}={v}" for k, v in sorted(fate.leaks.items()))
+        return fate._replace(status=QUARANTINED, reason=POST_REDACTION_HIT, detail=detail, record=None, line=b"")
+
+    def accounting(self) -> Accounting:
+        """The build's Accounting of everything added so far (phase-1 stats per kind plus phase 2)."""
+        acct = copy.deepcopy(self.acct)
+        for kind, step in self.steps.items():
+            acct.add_stats(step.stats, kind)
+        return acct
 
     def counts(self) -> dict[str, Any]:
-        """The same keys as the build manifest's `counts` block."""
-        return {
-            "read": sum(self.read.values()),
-            "read_by_kind": dict(sorted(self.read.items())),
-            "kept": self.fates[KEPT],
-            "train": self.splits["train"],
-            "val": self.splits["val"],
-            "quarantined": self.fates[QUARANTINED],
-            "quarantined_by_reason": dict(sorted(self.quarantined.items())),
-            "filtered": self.fates[FILTERED],
-            "filtered_by_reason": dict(sorted(self.filtered.items())),
-            "duplicates": self.fates[DUPLICATE],
-            "blank_lines": self.fates[BLANK],
-            "records_redacted": self.records_redacted,
-            "redactions": sum(self.redactions.values()),
-            "redactions_by_rule": dict(sorted(self.redactions.items())),
-            "by_source": {k: dict(sorted(v.items())) for k, v in sorted(self.by_source.items())},
-            "by_task_category": {k: dict(sorted(v.items())) for k, v in sorted(self.by_category.items())},
-        }
+        """`Accounting.as_dict()`: the same keys as the build manifest's `counts` block."""
+        return self.accounting().as_dict()

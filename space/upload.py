@@ -1,5 +1,6 @@
-"""Validate a user's own JSONL traces with the build stage's code: stages.lib.reader (per-line
-parsing, never raising) and space.pipeline (normalize -> redact -> quality filters -> dedup),
+"""Validate a user's own JSONL traces with the build stage's code: tracelora.formats.jsonl (per-line
+parsing, never raising) and the build's per-record step via space.pipeline (normalize -> redact ->
+quality filters -> written line and post-redaction scan -> exact dedup),
 reporting each bad line as `name:line: reason: detail`. Nothing here logs or stores the data: the
 report holds the redacted records only, for the page that asked."""
 from __future__ import annotations
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from space.pipeline import BLANK, KEPT, RecordPipeline
-from stages.common.params import DataParams
-from stages.lib.reader import read_lines
+from tracelora.common.params import DataParams
+from tracelora.formats.jsonl import read_lines
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_ROWS = 5000
@@ -69,8 +70,8 @@ def check_limits(path: str | Path, max_bytes: int = MAX_UPLOAD_BYTES, max_rows: 
 
 def validate_upload(path: str | Path, name: str, params: DataParams | None = None, *,
                     max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int = MAX_UPLOAD_ROWS) -> UploadReport:
-    """Every line gets one fate: kept (normalized, redacted), quarantined (cannot be read or
-    normalized), filtered (a quality rule of `build`) or duplicate. Blank lines are counted only."""
+    """Every line gets one fate: kept (normalized, redacted), quarantined (cannot be read, normalized
+    or written clean), filtered (a quality rule of `build`) or duplicate. Blank lines are counted only."""
     check_limits(path, max_bytes, max_rows)
     report = UploadReport(display_name(name))
     pipe = RecordPipeline(params)

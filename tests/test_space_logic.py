@@ -1,4 +1,4 @@
-"""The Space's pure logic (space/ and the selection/mixing/tool-set additions to stages.lib.synthesis):
+"""The Space's pure logic (space/ and the selection/mixing/tool-set additions to tracelora.dataset.synthesis):
 determinism down to the bytes, agreement with the build stage's generator, the OpenClaw export read
 back by the project's own OpenClaw ingest adapter, the ZIP manifest, upload limits and per-line
 errors, and HTML escaping of untrusted text."""
@@ -19,9 +19,9 @@ from space.generate import generate_dataset
 from space.openclaw_export import SESSION_VERSION, export_sessions, session_id
 from space.options import MAX_EXAMPLES, Catalogue, OptionsError, build_options
 from space.upload import UploadLimitError, check_limits, validate_upload
-from stages.lib.records import ROLES, content_id
-from stages.lib.redaction import iter_strings, scan_text
-from stages.lib.synthesis import apply_tool_set, generate, mix, select, template_tools
+from tracelora.formats.records import ROLES, content_id
+from tracelora.cleaning.redaction import iter_strings, scan_text
+from tracelora.dataset.synthesis import apply_tool_set, generate, mix, select, template_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY = "sk-proj-Zq8vN3kLm5Tr7Wx2Yb4Hc6Jd9Fg1Ps0Q"
@@ -159,8 +159,8 @@ def test_openclaw_sessions_have_the_transcript_shape(cat: Catalogue) -> None:
 
 
 def test_openclaw_export_reads_back_through_the_ingest_adapter(cat: Catalogue, tmp_path: Path) -> None:
-    from stages.ingest import openclaw
-    from stages.ingest.model import Ledger
+    from tracelora.ops.ingest import openclaw
+    from tracelora.ops.ingest.model import Ledger
 
     ds = generate_dataset(cat, opts(cat, count=25, adversarial_share=0.4))
     for path, data in export_sessions(ds.records).items():
@@ -230,7 +230,7 @@ def test_upload_reports_each_bad_line(tmp_path: Path) -> None:
     assert report.name == "_my traces_.jsonl" and report.lines == 8
     got = [(i.line, i.status, i.reason) for i in report.issues]
     assert got == [(2, "quarantined", "invalid_json"), (3, "quarantined", "bad_role"), (5, "filtered", "too_short"),
-                   (6, "duplicate", "duplicate"), (7, "quarantined", "not_an_object")]
+                   (6, "duplicate", "exact"), (7, "quarantined", "not_an_object")]
     assert report.issues[0].message(report.name).startswith("_my traces_.jsonl:2: invalid_json: ")
     assert "_my traces_.jsonl:1" in report.issues[3].detail
     c = report.counts
