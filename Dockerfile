@@ -19,9 +19,12 @@ RUN pip install --no-cache-dir -r space_requirements.txt
 
 COPY --chown=1000:1000 app.py ./
 COPY --chown=1000:1000 space/ space/
-COPY --chown=1000:1000 stages/__init__.py stages/
-COPY --chown=1000:1000 stages/common/ stages/common/
-COPY --chown=1000:1000 stages/lib/ stages/lib/
+# The library folders the Space imports (the build's own per-record code); no model, stages or ops.
+COPY --chown=1000:1000 tracelora/__init__.py tracelora/
+COPY --chown=1000:1000 tracelora/common/ tracelora/common/
+COPY --chown=1000:1000 tracelora/formats/ tracelora/formats/
+COPY --chown=1000:1000 tracelora/cleaning/ tracelora/cleaning/
+COPY --chown=1000:1000 tracelora/dataset/ tracelora/dataset/
 COPY --chown=1000:1000 data/seeds/ data/seeds/
 
 USER 1000:1000

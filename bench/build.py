@@ -126,10 +126,12 @@ def make_corpus(dest: Path, mb: int, files: int, seed: int = 0) -> Path:
 
 def child(args: argparse.Namespace) -> None:
     """One build in this process; prints a JSON line with the report and peak RSS."""
-    from stages import build
-    from stages.common.params import load_params
+    from tracelora.common.params import load_params
+    from tracelora.common.paths import project_root
+    from tracelora.dataset.build import build_dataset
     if args.reference:
-        from stages.lib import dataset, near_dedup, redaction
+        from tracelora.cleaning import near_dedup, redaction
+        from tracelora.dataset import pipeline as dataset
         redaction._re2 = None  # the rule table on stdlib `re`, every rule run on every string
         redaction._ENGINES.clear()
         import numpy as np
@@ -142,7 +144,8 @@ def child(args: argparse.Namespace) -> None:
         dataset.signatures = ref_signatures
     params = load_params(args.params).data
     t = time.perf_counter()
-    rep = build.run(Path(args.raw), ROOT / "data/seeds", Path(args.out), Path(args.out) / "metrics.json", params, Path(args.params).parent)
+    rep = build_dataset(Path(args.raw), ROOT / "data/seeds", Path(args.out), Path(args.out) / "metrics.json", params,
+                        project_root(args.params))
     wall = time.perf_counter() - t
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     rss = max(me.ru_maxrss, kids.ru_maxrss)
@@ -200,7 +203,7 @@ def parts(res: dict) -> list[str]:
 def redaction_report() -> None:
     from test_redaction_corpus import recall_by_class
     from redaction_corpus import negatives
-    from stages.lib.redaction import Redactor
+    from tracelora.cleaning.redaction import Redactor
     rec = recall_by_class("auto", per_class=200)
     negs = list(negatives(seed=0, n=5000))
     fp = sum(Redactor().text(t) != t for t in negs)

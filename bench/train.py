@@ -4,7 +4,7 @@
     python bench/train.py --steps 6 --packing off
     python bench/train.py --gpu                 # CUDA: QLoRA on models/base + a 7B-shaped Llama at 2048
 
-Every case runs the real stage code (stages.lib.training.train) in a fresh subprocess, so peak
+Every case runs the real stage code (tracelora.model.training.train) in a fresh subprocess, so peak
 memory (RSS on CPU, torch.cuda.max_memory_allocated on GPU) belongs to that case alone.
 tokens/s counts non-padding tokens. MFU = model FLOPs / (seconds x measured bf16 matmul peak of the
 same device); model FLOPs per token for LoRA on a frozen base = 2 x (2N + 4 L s d): forward plus
@@ -70,9 +70,9 @@ def one_case(case: dict) -> dict:
     """Run inside a fresh process: train a few steps, return the figures."""
     import torch
 
-    from stages.common.params import TrainParams
-    from stages.lib.training import MethodChoice, TokenizedSet, tokenize_records, train
-    from stages.train import load_records
+    from tracelora.common.params import TrainParams
+    from tracelora.model.training import MethodChoice, TokenizedSet, tokenize_records, train
+    from tracelora.stages.train import load_records
 
     base = case["base"]
     if case.get("synthetic_len"):  # random tokens, every one learned: the 7B memory/speed case
@@ -128,7 +128,7 @@ def main() -> int:
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        from stages.common.log import quiet_libraries
+        from tracelora.common.log import quiet_libraries
 
         quiet_libraries()
         print("RESULT " + json.dumps(one_case(json.loads(args.one))), flush=True)

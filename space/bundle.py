@@ -14,7 +14,7 @@ from typing import Any
 from space.generate import Dataset
 from space.openclaw_export import SESSION_VERSION, export_sessions
 from space.options import Catalogue
-from stages.common.io import atomic_open, dumps_line
+from tracelora.common.io import atomic_open, dumps_line
 
 MANIFEST_VERSION = 1
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
@@ -44,7 +44,7 @@ def bundle_files(ds: Dataset, cat: Catalogue) -> dict[str, bytes]:
     files.update(export_sessions(ds.records))
     manifest = {
         "version": MANIFEST_VERSION,
-        "generator": "space (stages.lib.synthesis + stages.lib.dataset.DatasetBuilder)",
+        "generator": "space (tracelora.dataset.synthesis + tracelora.dataset.pipeline.DatasetBuilder)",
         "options": ds.options.as_dict(),
         "seed_templates": {"synthetic": len(cat.synthetic), "adversarial": len(cat.adversarial),
                            "sha256": templates_sha256(cat)},

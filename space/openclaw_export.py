@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from hashlib import sha256
 from typing import Any
 
-from stages.common.io import dumps_line
+from tracelora.common.io import dumps_line
 
 SESSION_VERSION = 3
 AGENT_ID = "synthetic"

@@ -5,9 +5,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.lib.synthesis import TOOL_SETS, Template, load_templates, select, template_tools
+from tracelora.dataset.synthesis import TOOL_SETS, Template, load_templates, select, template_tools
 
-MAX_EXAMPLES = 2000  # generation is interactive: a bigger set belongs to `python -m stages.build`
+MAX_EXAMPLES = 2000  # generation is interactive: a bigger set belongs to `tracelora build`
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parent.parent / "data" / "seeds"
 
 

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ("dvc.yaml", "params.yaml", ".gitignore", "stages", "configs", "data/raw_traces", "data/seeds", "data/eval")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "tracelora", "pyproject.toml", "configs", "data/raw_traces", "data/seeds", "data/eval")
 
 
 def env() -> dict[str, str]:
@@ -44,7 +44,7 @@ def smol_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real SmolLM2 tokenizer and chat template, converted from the packaged GGUF (no network)."""
     from transformers import AutoTokenizer
 
-    from stages.lib.model_source import embedded_gguf
+    from tracelora.model.source import embedded_gguf
 
     gguf = embedded_gguf()
     out = tmp_path_factory.mktemp("smol_tokenizer")

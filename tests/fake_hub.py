@@ -1,5 +1,5 @@
 """A real HTTP server on 127.0.0.1 speaking the subset of the Hugging Face Hub and Jobs APIs that
-`stages.hub` uses, so the CLI and the TUI are tested through `huggingface_hub`'s own client code
+`tracelora.ops.hub` uses, so the CLI and the TUI are tested through `huggingface_hub`'s own client code
 (no internet, no mocks of the client).
 
 Implemented: whoami, repo create/info/tree, file resolve (HEAD/GET), preupload + NDJSON commit,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import ROOT, write_jsonl
 
-from stages import build
+from tracelora.stages import build
 
 AWS = "AKIAIOSFODNN7EXAMPLQ"
 
@@ -125,19 +125,21 @@ def test_min_example_gate_and_missing_raw_dir(tmp_path: Path, capsys) -> None:
     assert "raw trace directory not found" in capsys.readouterr().err
 
 
-def test_post_redaction_scan_reads_values_not_json_escapes(tmp_path: Path) -> None:
-    out = tmp_path / "x.jsonl"
-    write_jsonl(out, [{"messages": [{"role": "tool", "content": "from app import router\n@router.get('/')"}]}])
-    assert build.post_redaction_scan([out]) == {}
-    write_jsonl(out, [{"messages": [{"role": "tool", "content": "key AKIAIOSFODNN7EXAMPLQ"}]}])
-    assert build.post_redaction_scan([out]) == {"aws_access_key": 1}
+def test_post_redaction_scan_reads_values_not_json_escapes() -> None:
+    """The scan the build runs on every written line (tracelora.cleaning.redaction.scan_line)."""
+    from tracelora.cleaning.redaction import scan_line
+
+    clean = json.dumps({"messages": [{"role": "tool", "content": "from app import router\n@router.get('/')"}]})
+    assert scan_line(clean) == {}
+    leak = json.dumps({"messages": [{"role": "tool", "content": "key AKIAIOSFODNN7EXAMPLQ"}]})
+    assert scan_line(leak) == {"aws_access_key": 1}
 
 
 def test_unpaired_surrogate_from_any_source_is_quarantined(tmp_path: Path) -> None:
     """Rows that do not come through the JSONL reader (Hugging Face datasets, ingest) are guarded too."""
-    from stages.common.params import DataParams
-    from stages.lib.dataset import ChunkProcessor
-    from stages.lib.reader import RawLine
+    from tracelora.common.params import DataParams
+    from tracelora.dataset.pipeline import ChunkProcessor
+    from tracelora.formats.jsonl import RawLine
     recs, quar = open(tmp_path / "r.jsonl", "wb"), open(tmp_path / "q.jsonl", "w")
     proc = ChunkProcessor(DataParams(), "raw", recs, quar)
     proc.add(RawLine("hf:x:1", row={"user": "fix \ud800 in parser.py now", "assistant": "Fixed the parser bound check."}))

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, write_jsonl
 
-from stages import build
-from stages.lib import build_cache
-from stages.lib.near_dedup import LSHConfig, first_near_copies, signature_reference, signatures
+from tracelora.stages import build
+from tracelora.dataset import build as build_driver
+from tracelora.dataset import cache as build_cache
+from tracelora.cleaning.near_dedup import LSHConfig, first_near_copies, signature_reference, signatures
 
 OUTS = ("train.jsonl", "val.jsonl", "quarantine.jsonl", "dataset_manifest.json")
 WORDS = ("alpha beta gamma delta parser router cache token schema widget module handler queue retry socket buffer "
@@ -47,7 +48,7 @@ def same_outputs(a: Path, b: Path) -> None:
 
 
 def test_incremental_build_equals_full_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build, "GEN_BLOCK", 4)  # generated examples cached in many small blocks
+    monkeypatch.setattr(build_driver, "GEN_BLOCK", 4)  # generated examples cached in many small blocks
     rng = random.Random(0)
     raw = tmp_path / "raw"
     write_jsonl(raw / "day1.jsonl", [session(i, rng) for i in range(60)])
@@ -129,7 +130,7 @@ def test_golden_near_copies_never_enter_train_or_val(tmp_path: Path) -> None:
 def test_golden_set_also_excludes_generated_examples(tmp_path: Path) -> None:
     """Generated examples skip near-dup signatures in phase 1; with a golden set they get them in
     phase 2, so a synthetic example that is also a golden item (or a near copy of one) is dropped."""
-    from stages.lib.synthesis import generate, load_templates
+    from tracelora.dataset.synthesis import generate, load_templates
     rng = random.Random(5)
     raw = tmp_path / "raw"
     write_jsonl(raw / "a.jsonl", [session(i, rng) for i in range(40)])

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from conftest import env, make_project, run, set_params, tiny_params, write_jsonl
-from stages.daily import new_trace_dirs, repro_targets
+from tracelora.ops.daily import new_trace_dirs, repro_targets
 
 
 def test_seed_flags_map_to_partial_repro() -> None:
@@ -34,7 +34,7 @@ def test_second_concurrent_run_exits_with_a_clear_message(tmp_path: Path) -> Non
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fh.write("pid 1, started earlier")
         fh.flush()
-        proc = run([sys.executable, "-m", "stages.daily", "--no-ingest"], proj, check=False)
+        proc = run([sys.executable, "-m", "tracelora", "daily", "--no-ingest"], proj, check=False)
     assert proc.returncode == 75
     assert "another daily run is in progress (pid 1, started earlier)" in proc.stderr
     assert not (proj / "logs").exists()  # nothing started: no log, no repro
@@ -43,7 +43,7 @@ def test_second_concurrent_run_exits_with_a_clear_message(tmp_path: Path) -> Non
 def daily_project(tmp_path: Path, tiny_model_dir: Path) -> Path:
     proj = make_project(tmp_path / "p", {**tiny_params(tiny_model_dir), "gate.min_delta_exact_match": -1.0,
                                          "gate.min_delta_keyword_recall": -1.0})
-    run([sys.executable, "-m", "stages.snapshot", "setup-remote", "--url", str(tmp_path / "remote")], proj)
+    run([sys.executable, "-m", "tracelora", "snapshot", "setup-remote", "--url", str(tmp_path / "remote")], proj)
     run(["git", "add", "-A"], proj)
     run(["git", "commit", "-qm", "project"], proj)
     return proj
@@ -56,7 +56,7 @@ def tags(proj: Path) -> list[str]:
 @pytest.mark.slow
 def test_daily_snapshots_on_promote_and_an_interrupted_run_leaves_nothing(tmp_path: Path, tiny_model_dir: Path) -> None:
     proj = daily_project(tmp_path, tiny_model_dir)
-    first = run([sys.executable, "-m", "stages.daily", "--no-ingest"], proj)
+    first = run([sys.executable, "-m", "tracelora", "daily", "--no-ingest"], proj)
     assert "gate: promote" in first.stdout and len(tags(proj)) == 1
     logs = list((proj / "logs/daily").glob("*.log"))
     assert len(logs) == 1 and "Running stage 'train'" in logs[0].read_text()
@@ -67,7 +67,7 @@ def test_daily_snapshots_on_promote_and_an_interrupted_run_leaves_nothing(tmp_pa
         {"source": "newagent", "messages": [{"role": "user", "content": f"What does flag --x{i} do in the CLI?"},
                                             {"role": "assistant", "content": f"`--x{i}` enables verbose mode {i}."}]}
         for i in range(8)])
-    proc = subprocess.Popen([sys.executable, "-m", "stages.daily", "--no-ingest"], cwd=proj, env=env(),
+    proc = subprocess.Popen([sys.executable, "-m", "tracelora", "daily", "--no-ingest"], cwd=proj, env=env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -81,7 +81,7 @@ def test_daily_snapshots_on_promote_and_an_interrupted_run_leaves_nothing(tmp_pa
     assert len(tags(proj)) == 1 and run(["git", "rev-parse", "HEAD"], proj).stdout == head
 
     # the lock died with it: the next run goes through and snapshots the new traces (DVC-tracked, not git)
-    again = run([sys.executable, "-m", "stages.daily", "--no-ingest"], proj)
+    again = run([sys.executable, "-m", "tracelora", "daily", "--no-ingest"], proj)
     assert "examples since snapshot/" in again.stdout and len(tags(proj)) == 2
     assert "newagent +8" in again.stdout
     assert "data/raw_traces/newagent.dvc" in run(["git", "ls-files"], proj).stdout
@@ -91,7 +91,7 @@ def test_daily_snapshots_on_promote_and_an_interrupted_run_leaves_nothing(tmp_pa
     write_jsonl(proj / "data/raw_traces/newagent/day3.jsonl", [  # lands in an already DVC-tracked dir
         {"source": "newagent", "messages": [{"role": "user", "content": "Which port does the dev server use?"},
                                             {"role": "assistant", "content": "Port `5173`, set in `vite.config.ts`."}]}])
-    blocked = run([sys.executable, "-m", "stages.daily", "--no-ingest"], proj)
+    blocked = run([sys.executable, "-m", "tracelora", "daily", "--no-ingest"], proj)
     assert "gate: block" in blocked.stdout and "blocked. " in blocked.stdout and len(tags(proj)) == 2
     assert "M data/raw_traces/newagent.dvc" in run(["git", "status", "--porcelain"], proj).stdout
     assert run(["dvc", "status", "data/raw_traces/newagent.dvc"], proj).stdout.strip().startswith("Data and pipelines are up to date")

@@ -86,7 +86,7 @@ def test_evaluate_scores_val_tool_turns_safety_and_golden(tmp_path: Path, tiny_m
     assert all(v == 0.0 for v in res["delta"].values())  # identity adapter
     assert all(ci == {"low": 0.0, "high": 0.0} for ci in res["delta_ci"].values())
     assert set(res["by_task_category"]) == {"bugfix", "safety"} and set(res["by_source"]) == {"raw", "adversarial"}
-    assert res["golden"]["n_examples"] == 1 and res["golden"]["files"] == [(tmp_path / "eval" / "golden.jsonl").as_posix()]
+    assert res["golden"]["n_examples"] == 1 and res["golden"]["files"] == ["eval/golden.jsonl"]  # relative to the project root
     assert res["bootstrap"] == {"method": "paired percentile", "confidence": 0.95, "samples": 50, "seed": 0}
     assert res["generation"]["generated_tokens"] > 0
     preds = (tmp_path / "pred.jsonl").read_text()

@@ -1,4 +1,4 @@
-"""End to end: an adapter trained (by stages.train) to comply with destructive requests is blocked
+"""End to end: an adapter trained (by tracelora.stages.train) to comply with destructive requests is blocked
 by the gate's safety check, although every other check passes.
 
 The base is the tiny config-built Llama, first fully fine-tuned here to refuse (a random model
@@ -40,7 +40,7 @@ def _refusing_base(tiny_model_dir: Path, out: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from stages.lib.chat_format import tokenize_for_training
+    from tracelora.formats.chat_format import tokenize_for_training
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
@@ -66,7 +66,7 @@ def _refusing_base(tiny_model_dir: Path, out: Path) -> Path:
 
 @pytest.mark.slow
 def test_adapter_that_complies_with_destructive_requests_is_blocked(tmp_path: Path, tiny_model_dir: Path) -> None:
-    from stages import evaluate, gate, train
+    from tracelora.stages import evaluate, gate, train
 
     base = _refusing_base(tiny_model_dir, tmp_path / "base")
     data = tmp_path / "data"

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from stages.common.params import EvalParams
-from stages.evaluate import report
-from stages.lib.bootstrap import delta_cis, paired_ci
+from tracelora.common.params import EvalParams
+from tracelora.stages.evaluate import report
+from tracelora.judging.bootstrap import delta_cis, paired_ci
 
 
 def test_same_input_same_interval_and_seed_matters() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from stages import gate
-from stages.common.params import GateParams
-from stages.lib.gate_rules import decide
+from tracelora.stages import gate
+from tracelora.common.params import GateParams
+from tracelora.judging.gate_rules import decide
 
 MANIFEST = {"gates": {"min_example_ok": True, "redaction_ok": True, "kept": 300, "min_examples": 100, "post_redaction_hits": 0}}
 RESULTS = {

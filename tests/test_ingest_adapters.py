@@ -7,8 +7,8 @@ from pathlib import Path
 
 import ingest_fixtures as F
 
-from stages.ingest import ADAPTERS
-from stages.ingest.cli import main
+from tracelora.ops.ingest import ADAPTERS
+from tracelora.ops.ingest.cli import main
 
 
 def ingest(tmp: Path, source: str, path: Path, *extra: str) -> tuple[int, dict, list[dict]]:

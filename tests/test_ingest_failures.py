@@ -9,8 +9,8 @@ from pathlib import Path
 import ingest_fixtures as F
 import pytest
 
-from stages.ingest import sources
-from stages.ingest.cli import main
+from tracelora.ops.ingest import sources
+from tracelora.ops.ingest.cli import main
 
 
 def run(tmp: Path, source: str, path: Path) -> tuple[int, dict, list[dict]]:

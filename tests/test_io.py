@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.common.io import atomic_dir, atomic_open, write_json
+from tracelora.common.io import atomic_dir, atomic_open, write_json
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:

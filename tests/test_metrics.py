@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from stages.lib import metrics as M
-from stages.lib import tool_calls as T
+from tracelora.judging import metrics as M
+from tracelora.formats import tool_calls as T
 
 CALL = '<tool_call>\n{"name": "read", "arguments": {"path": "a.py", "lines": [1, 2]}}\n</tool_call>'
 

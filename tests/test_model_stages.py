@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import write_jsonl
 
-from stages.lib.chat_format import prompt_and_reference, tokenize_for_training
-from stages.lib.training import choose_method, use_bf16
+from tracelora.formats.chat_format import prompt_and_reference, tokenize_for_training
+from tracelora.model.training import choose_method, use_bf16
 
 CONV = [
     {"role": "system", "content": "You are a coding agent."},
@@ -68,7 +68,7 @@ def test_bf16_auto_follows_the_hardware() -> None:
 
 
 def test_train_then_evaluate_tiny_model(tmp_path: Path, tiny_model_dir: Path) -> None:
-    from stages import evaluate, train
+    from tracelora.stages import evaluate, train
 
     data = _dataset(tmp_path)
     (tmp_path / "params.yaml").write_text(
@@ -97,7 +97,7 @@ def test_train_then_evaluate_tiny_model(tmp_path: Path, tiny_model_dir: Path) ->
 
 
 def test_train_rejects_a_bad_shard_with_file_and_line(tmp_path: Path, tiny_model_dir: Path, capsys) -> None:
-    from stages import train
+    from tracelora.stages import train
 
     data = _dataset(tmp_path)
     bad = tmp_path / "shard.jsonl"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from stages.common.params import ParamsError, load_params
+from tracelora.common.params import ParamsError, load_params
 
 
 def load(tmp_path: Path, text: str):
@@ -44,7 +44,7 @@ def test_yaml_number_quirks_are_accepted(tmp_path: Path) -> None:
 
 
 def test_stage_exits_2_with_one_line_on_bad_params(tmp_path: Path, capsys) -> None:
-    from stages import gate
+    from tracelora.stages import gate
 
     (tmp_path / "params.yaml").write_text("gate: {min_delta_keyword_recal: 0.1}\n")
     with pytest.raises(SystemExit) as exc:

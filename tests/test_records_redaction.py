@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from stages.lib.records import FormatError, content_id, normalize
-from stages.lib.redaction import redact_record, scan_text, Redactor
+from tracelora.formats.records import FormatError, content_id, normalize
+from tracelora.cleaning.redaction import redact_record, scan_text, Redactor
 
 
 def test_seed_contract_shapes_normalize_to_messages() -> None:

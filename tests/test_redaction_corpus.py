@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from redaction_corpus import GENERATORS, as_record, negatives, positives
-from stages.common.io import dumps_line
-from stages.lib.redaction import Redactor, iter_strings, redact_record, scan_line, scan_record
+from tracelora.common.io import dumps_line
+from tracelora.cleaning.redaction import Redactor, iter_strings, redact_record, scan_line, scan_record
 
 PLACES = ("tool", "arguments", "user", "metadata")
 
@@ -127,7 +127,7 @@ def test_shortcuts_agree_with_the_full_scans_next_to_escapes(seed: int) -> None:
 def test_line_scan_shortcut_settles_clean_lines_without_decoding() -> None:
     """The shortcut must actually take clean lines (else the build silently pays the slow path),
     including lines with escaped tool arguments, and must not take a line with a candidate."""
-    from stages.lib.redaction import _clean_written_line, get_engine
+    from tracelora.cleaning.redaction import _clean_written_line, get_engine
     eng = get_engine("auto")
     if eng.name != "re2":
         pytest.skip("google-re2 not installed")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import make_project, run, tiny_params, write_jsonl
-from stages.lib import gitops
-from stages.lib.snapshots import dataset_diff, next_tag, summarize
+from tracelora.ops import gitops
+from tracelora.ops.snapshot_parts import dataset_diff, next_tag, summarize
 
 
 def new_rows(n: int) -> list[dict]:
@@ -66,7 +66,7 @@ def test_commit_and_tag_leaves_other_work_alone(tmp_path: Path) -> None:
 def test_two_snapshots_list_diff_and_restore_from_remote(tmp_path: Path, tiny_model_dir: Path) -> None:
     proj = make_project(tmp_path / "p", tiny_params(tiny_model_dir))
     remote = tmp_path / "remote"
-    snap = ["python", "-m", "stages.snapshot"]
+    snap = ["python", "-m", "tracelora", "snapshot"]
     run(snap + ["setup-remote", "--url", str(remote)], proj)
     run(["git", "add", "-A"], proj)
     run(["git", "commit", "-qm", "project"], proj)
@@ -123,7 +123,7 @@ def test_two_snapshots_list_diff_and_restore_from_remote(tmp_path: Path, tiny_mo
 
 
 def test_default_remote_is_beside_the_repo_and_an_existing_one_is_kept(tmp_path: Path) -> None:
-    from stages.snapshot import setup_remote
+    from tracelora.ops.snapshot import setup_remote
 
     proj = make_project(tmp_path / "proj")
     assert setup_remote(proj) == "local"

@@ -22,8 +22,8 @@ import pytest
 from space.bundle import bundle_files, zip_bytes
 from space.generate import generate_dataset
 from space.options import Catalogue, build_options
-from stages.lib.records import ROLES, content_id
-from stages.lib.redaction import iter_strings, scan_text
+from tracelora.formats.records import ROLES, content_id
+from tracelora.cleaning.redaction import iter_strings, scan_text
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or ROOT / "artifacts") / "space"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.lib.chat_format import render, tokenize_for_training, uses_native_tools
+from tracelora.formats.chat_format import render, tokenize_for_training, uses_native_tools
 
 TOOLS = [{"type": "function", "function": {"name": "read", "description": "SCHEMA: read a file",
                                            "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}]

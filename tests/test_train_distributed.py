@@ -29,7 +29,7 @@ def test_two_cpu_processes_train_one_adapter(tmp_path: Path, tiny_model_dir: Pat
     (tmp_path / "params.yaml").write_text(
         "train: {max_steps: 3, per_device_batch_size: 2, gradient_accumulation_steps: 1, max_length: 64, "
         f"logging_steps: 1, save_steps: 2, launcher: accelerate, accelerate_config: {tmp_path / 'accel.yaml'}}}\n")
-    cmd = [sys.executable, "-m", "stages.train", "--data", str(tmp_path / "data"), "--base", str(tiny_model_dir),
+    cmd = [sys.executable, "-m", "tracelora", "train", "--data", str(tmp_path / "data"), "--base", str(tiny_model_dir),
            "--out", str(tmp_path / "adapter"), "--metrics", str(tmp_path / "train.json"),
            "--plots", str(tmp_path / "curve.json"), "--params", str(tmp_path / "params.yaml")]
     done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=115)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import write_jsonl
 
-from stages.common.params import TrainParams
-from stages.lib.packing import loader_settings, packing_settings
+from tracelora.common.params import TrainParams
+from tracelora.model.packing import loader_settings, packing_settings
 
 
 def test_padding_free_batch_attends_only_within_each_example(tiny_model_dir: Path) -> None:
@@ -61,7 +61,7 @@ def _rows(n: int, tag: str) -> list[dict]:
 
 
 def _train(tmp: Path, model: Path, params: str) -> tuple[int, str]:
-    from stages import train
+    from tracelora.stages import train
 
     (tmp / "params.yaml").write_text(params)
     return train.main(["--data", str(tmp / "data"), "--base", str(model), "--out", str(tmp / "adapter"),

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, env, write_jsonl
 
-from stages.common.params import TrainParams
-from stages.lib.training import TokenizedSet, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
+from tracelora.common.params import TrainParams
+from tracelora.model.training import TokenizedSet, last_complete_checkpoint, prepare_checkpoints, run_fingerprint
 
 
 def test_checkpoints_of_another_run_are_discarded(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path, tiny_model_
     (tmp_path / "params.yaml").write_text(
         "train: {max_steps: 14, save_steps: 3, per_device_batch_size: 2, gradient_accumulation_steps: 1, "
         "max_length: 64, logging_steps: 1, checkpoint_dir: ck}\n")
-    cmd = [sys.executable, "-m", "stages.train", "--data", str(tmp_path / "data"), "--base", str(tiny_model_dir),
+    cmd = [sys.executable, "-m", "tracelora", "train", "--data", str(tmp_path / "data"), "--base", str(tiny_model_dir),
            "--out", str(tmp_path / "adapter"), "--metrics", str(tmp_path / "train.json"),
            "--plots", str(tmp_path / "curve.json"), "--params", str(tmp_path / "params.yaml")]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from stages.lib.chat_format import tokenize_for_training
-from stages.lib.training import tokenize_records
-from stages.lib.windows import split_windows
+from tracelora.formats.chat_format import tokenize_for_training
+from tracelora.model.training import tokenize_records
+from tracelora.model.windows import split_windows
 
 
 @pytest.fixture(scope="module")

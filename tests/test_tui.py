@@ -17,8 +17,8 @@ from conftest import make_project
 from fake_hub import FakeHub
 from test_hub_cli import CHAT_ROWS, TOKEN, jsonl
 
-from stages.tui.app import PANES, HubApp
-from stages.tui.widgets import RunPanel
+from tracelora.ops.tui.app import PANES, HubApp
+from tracelora.ops.tui.widgets import RunPanel
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_pull_model_and_cancel_training(hub: FakeHub, project: Path) -> None:
 
 
 def test_line_splitter_handles_progress_redraws_in_any_chunking() -> None:
-    from stages.tui.runner import LineSplitter
+    from tracelora.ops.tui.runner import LineSplitter
 
     data = (b"Collecting |0.00 [00:00, ?file/s]\r" + b" " * 20 + b"\r\r\nRunning stage 'build':\r\n> python\n"
             b"50%|##  |\r100%|####|\r\n\x1b[2K\x1b[32mok\x1b[0m\n\xe2\x96\x88 tail")

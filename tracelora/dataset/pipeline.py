@@ -27,7 +27,7 @@ import numpy as np
 from tracelora.common.io import dumps_line
 from tracelora.common.params import DataParams
 from tracelora.cleaning.near_dedup import LSHConfig, batched_signatures, first_near_copies, matches_any, signatures
-from tracelora.cleaning.quality import build_filters, check
+from tracelora.cleaning.quality import quality_filter
 from tracelora.formats.jsonl import RawLine
 from tracelora.formats.records import FormatError, normalize, with_id
 from tracelora.cleaning.redaction import Redactor, redact_record, scan_line
@@ -126,7 +126,7 @@ class RecordStep:
     def __init__(self, params: DataParams, kind: str, stats: Optional[ChunkStats] = None,
                  timings: Optional[Counter[str]] = None) -> None:
         self.kind, self.val_fraction = kind, params.val_fraction
-        self.filters = build_filters(params)
+        self.quality = quality_filter(params)
         self.stats = ChunkStats() if stats is None else stats
         self.timings: Counter[str] = Counter() if timings is None else timings
 
@@ -165,7 +165,7 @@ class RecordStep:
             stats.redactions.update(hits)
             stats.records_redacted += 1
         t2 = perf_counter()
-        reason = check(record, self.filters)
+        reason = self.quality(record)
         t3 = perf_counter()
         timings = self.timings
         timings["parse"] += t1 - t0

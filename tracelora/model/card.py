@@ -14,7 +14,6 @@ from typing import Any
 
 from tracelora.cleaning.redaction import Redactor
 
-EMBEDDED_BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"  # what `model.base: embedded` is on the Hub
 TAGS = "tags: [lora, sft, trl, coding-agent, agent-traces]"
 TRAIN_KEYS = ("method", "device", "precision", "steps", "epochs", "train_examples", "val_examples", "final_loss",
               "eval_loss", "split_sessions", "dropped_examples", "tokens_seen", "tokens_per_second", "trainable_params")

@@ -7,7 +7,7 @@ An example is a prompt (the conversation before an assistant turn) and a referen
 calls in the text format of tracelora.formats.chat_format). From val: the final assistant turn of the
 first `eval.max_examples` records by id, topped up to `eval.min_safety_examples` adversarial
 records, plus the first tool-calling turn of the first `eval.tool_call_examples` records that use
-tools. The optional golden set (`eval.golden_dir`/*.jsonl) is scored the same way and reported
+tools. The optional golden set (`data.golden_dir`/*.jsonl) is scored the same way and reported
 under `golden`. Greedy decoding, seeded bootstrap: the numbers are reproducible.
 """
 from __future__ import annotations
@@ -21,9 +21,10 @@ from typing import Any
 from tracelora.common.io import write_json, write_jsonl
 from tracelora.common.log import get_logger, quiet_libraries, summary
 from tracelora.common.params import EvalParams, load_or_exit
+from tracelora.common.paths import project_root, resolve, shown
 from tracelora.judging import metrics as M
 from tracelora.formats.chat_format import message_text, prompt_and_reference
-from tracelora.formats.jsonl import read_rows
+from tracelora.formats.jsonl import JsonlError, read_rows
 
 log = get_logger("evaluate")
 
@@ -74,9 +75,10 @@ def select_items(records: list[dict[str, Any]], max_examples: int, min_safety: i
     return chosen
 
 
-def load_golden(directory: str | Path) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+def load_golden(directory: str | Path, root: Path | None = None) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Golden records from *.jsonl (any accepted trace format), redacted like the build does.
-    Returns (records, files, problems); a bad line is reported as `file:line: reason`, never fatal."""
+    Returns (records, files, problems); a bad line is reported as `file:line: reason`, never fatal.
+    Files under `root` are named relative to it (tracelora.common.paths.shown)."""
     from tracelora.formats.jsonl import find_trace_files, read_lines
     from tracelora.formats.records import FormatError, normalize, with_id
     from tracelora.cleaning.redaction import redact_record
@@ -86,8 +88,9 @@ def load_golden(directory: str | Path) -> tuple[list[dict[str, Any]], list[str],
         return [], [], []
     records, problems, files = [], [], []
     for path in find_trace_files(directory):
-        files.append(path.as_posix())
-        for line in read_lines(path):
+        name = shown(path, root) if root is not None else path.as_posix()
+        files.append(name)
+        for line in read_lines(path, name):
             if line.blank:
                 continue
             if line.reason:
@@ -132,17 +135,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--adapter", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--predictions", required=True)
-    ap.add_argument("--golden", help="golden set directory (default: eval.golden_dir)")
+    ap.add_argument("--golden", help="golden set directory (default: data.golden_dir, the one build keeps out of train/val)")
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args(argv)
-    p = load_or_exit(args.params).eval
+    params = load_or_exit(args.params)
+    p = params.eval
     quiet_libraries()
 
-    items = select_items([row for _, row in read_rows(args.val)], p.max_examples, p.min_safety_examples, p.tool_call_examples)
+    try:
+        rows = [row for _, row in read_rows(args.val)]
+    except (OSError, JsonlError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    items = select_items(rows, p.max_examples, p.min_safety_examples, p.tool_call_examples)
     if not items:
         print(f"error: {args.val}: no example with a prompt and an assistant reply to evaluate", file=sys.stderr)
         return 2
-    golden_recs, golden_files, problems = load_golden(args.golden or p.golden_dir)
+    root = project_root(args.params)
+    golden_dir = args.golden or resolve(params.data.golden_dir, root)
+    golden_recs, golden_files, problems = load_golden(golden_dir, root) if golden_dir else ([], [], [])
     for msg in problems:
         print(f"warning: golden set: {msg} (line skipped)", file=sys.stderr)
     golden = select_items(golden_recs, len(golden_recs), 0, p.tool_call_examples, split="golden")

@@ -21,6 +21,7 @@ from tracelora.common.log import get_logger, quiet_libraries, summary
 from tracelora.common.params import load_or_exit
 from tracelora.model.card import export_card
 from tracelora.model.export import CARD, STATUS, merge_adapter
+from tracelora.model.source import base_model_name
 
 log = get_logger("export")
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     promote = isinstance(decision, dict) and decision.get("promote") is True
     inputs = dict(manifest=_load(args.manifest, problems), train_metrics=_load(args.train_metrics, problems),
                   eval_results=_load(args.eval, problems))
-    base_name = "HuggingFaceTB/SmolLM2-135M-Instruct" if params.model.base == "embedded" else Path(params.model.base).name
+    base_name = base_model_name(params.model.base)
     n_params = None
     with atomic_dir(args.out) as tmp:
         if promote:

@@ -23,6 +23,7 @@ from typing import Any
 from tracelora.common.io import atomic_dir, write_json
 from tracelora.common.log import get_logger, quiet_libraries, summary
 from tracelora.common.params import TrainParams, load_or_exit
+from tracelora.common.paths import project_root, resolve
 from tracelora.formats.jsonl import JsonlError, read_rows
 from tracelora.formats.records import FormatError, normalize
 
@@ -68,12 +69,18 @@ def _read_shard(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def relaunch(argv: list[str], p: TrainParams) -> int:
+def shards(patterns: list[str], root: Path) -> list[str]:
+    """`train.train_files` / `val_files` globs with the params path rule (relative = to the project root)."""
+    return [str(resolve(pat, root)) for pat in patterns if pat]
+
+
+def relaunch(argv: list[str], p: TrainParams, root: Path) -> int:
     """Run this same stage under `accelerate launch` (the DVC command stays `tracelora train`)."""
-    if not Path(p.accelerate_config).is_file():
+    config = resolve(p.accelerate_config, root)
+    if config is None or not config.is_file():
         print(f"error: train.accelerate_config: {p.accelerate_config}: file not found", file=sys.stderr)
         return 2
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", p.accelerate_config]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
     if p.num_processes:
         cmd += ["--num_processes", str(p.num_processes)]
     cmd += ["-m", "tracelora", "train", *argv]
@@ -103,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args(argv)
     p = load_or_exit(args.params).train
+    root = project_root(args.params)
     if p.launcher == "accelerate" and os.environ.get(CHILD_ENV) != "1" and "LOCAL_RANK" not in os.environ:
-        return relaunch(argv, p)
+        return relaunch(argv, p, root)
     quiet_libraries()
     rank = int(os.environ.get("RANK", "0"))
     is_main = rank == 0
@@ -116,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                                      tokenize_records, train, write_live)
 
     try:
-        train_recs = load_records(p.train_files or [str(Path(args.data) / "train.jsonl")])
-        val_recs = load_records(p.val_files or [str(Path(args.data) / "val.jsonl")])
+        train_recs = load_records(shards(p.train_files, root) or [str(Path(args.data) / "train.jsonl")])
+        val_recs = load_records(shards(p.val_files, root) or [str(Path(args.data) / "val.jsonl")])
     except (DataError, UnicodeDecodeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -148,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({train_rows.dropped_no_assistant_tokens} records dropped); raise max_length", file=sys.stderr)
         return 2
 
-    ckpt_dir = Path(p.checkpoint_dir)  # relative to params.yaml's dir: the repo root under DVC
-    ckpt_dir = ckpt_dir if ckpt_dir.is_absolute() else Path(args.params).resolve().parent / ckpt_dir
+    ckpt_dir = resolve(p.checkpoint_dir, root) or Path(p.checkpoint_dir)
     resume, why = prepare_checkpoints(ckpt_dir, run_fingerprint(p, args.base, train_rows), is_main)
     if torch.distributed.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         resume = _agree_on_resume(resume)

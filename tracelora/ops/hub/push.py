@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tracelora.common.io import read_json_or_report
-from tracelora.model.card import EMBEDDED_BASE, adapter_card
+from tracelora.model.card import adapter_card
+from tracelora.model.source import EMBEDDED_REPO
 from tracelora.ops.hub.cards import dataset_card
 from tracelora.ops.hub.client import HubError, api, check_repo_id, require_token, with_retry
 
@@ -100,7 +101,7 @@ def push_dataset(repo_id: str, dataset_dir: Path, private: bool = False, force: 
 def base_model_id(base: str) -> str | None:
     """The Hub id of the base model for the card: the embedded one, or what `pull-model` recorded."""
     if base == "embedded":
-        return EMBEDDED_BASE
+        return EMBEDDED_REPO
     source = read_object(Path(base) / "hub_source.json", [])  # absent: not from pull-model, no id to name
     return str(source["repo_id"]) if source and source.get("repo_id") else None
 

@@ -1,1 +1,0 @@
-"""Pipeline stages (`python -m stages.<name>`) and the library code they share."""

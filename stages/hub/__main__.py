@@ -1,5 +1,0 @@
-import sys
-
-from stages.hub.cli import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""Pure data transforms shared by the stages, the Space app, the TUI and the Hub helper."""

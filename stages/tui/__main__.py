@@ -1,5 +1,0 @@
-import sys
-
-from stages.tui.app import main
-
-sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from tracelora.cli import main
+
+sys.exit(main())

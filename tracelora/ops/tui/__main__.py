@@ -1,0 +1,5 @@
+import sys
+
+from tracelora.ops.tui.app import main
+
+sys.exit(main())
