@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracelora.common.log import quiet_libraries  # noqa: E402
 from tracelora.formats.jsonl import read_rows  # noqa: E402
-from tracelora.stages.evaluate import select_items  # noqa: E402
+from tracelora.judging.evaluation import select_items  # noqa: E402
 
 
 def main() -> int:

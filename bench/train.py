@@ -72,7 +72,7 @@ def one_case(case: dict) -> dict:
 
     from tracelora.common.params import TrainParams
     from tracelora.model.training import MethodChoice, TokenizedSet, tokenize_records, train
-    from tracelora.stages.train import load_records
+    from tracelora.formats.shards import load_records
 
     base = case["base"]
     if case.get("synthetic_len"):  # random tokens, every one learned: the 7B memory/speed case

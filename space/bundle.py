@@ -44,7 +44,7 @@ def bundle_files(ds: Dataset, cat: Catalogue) -> dict[str, bytes]:
     files.update(export_sessions(ds.records))
     manifest = {
         "version": MANIFEST_VERSION,
-        "generator": "space (tracelora.dataset.synthesis + tracelora.dataset.pipeline.DatasetBuilder)",
+        "generator": "space (tracelora.dataset.synthesis + tracelora.dataset.pipeline.RecordStep)",
         "options": ds.options.as_dict(),
         "seed_templates": {"synthetic": len(cat.synthetic), "adversarial": len(cat.adversarial),
                            "sha256": templates_sha256(cat)},

@@ -1,7 +1,7 @@
 """The build's own per-record step (`tracelora.dataset.pipeline.RecordStep`: normalize -> redact ->
 quality filters -> content id -> the written line, with its unpaired-surrogate guard -> post-redaction
 scan -> split), run on one upload or one generated set in memory. Only what the build does at corpus
-level is redone here, in memory: exact dedup across the set, and the counts (the build's `ChunkStats`
+level is redone here, in memory: exact dedup across the set, and the counts (the build's `Tally`
 and `Accounting`, so `counts()` has the keys of the build manifest's `counts` block). The Space has no
 `redaction_ok` gate, so a line the post-redaction scan flags is quarantined instead of kept."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ import copy
 from typing import Any, Optional
 
 from tracelora.common.params import DataParams
-from tracelora.dataset.pipeline import (BLANK, DUPLICATE, EXACT, FILTERED, KEPT, POST_REDACTION_HIT, QUARANTINED,
-                                        Accounting, Fate, RecordStep)
+from tracelora.dataset.pipeline import EXACT, POST_REDACTION_HIT, Accounting, Fate, RecordStep
 from tracelora.formats.jsonl import RawLine
+from tracelora.formats.tally import BLANK, DUPLICATE, FILTERED, KEPT, QUARANTINED
 
 __all__ = ["BLANK", "DUPLICATE", "FILTERED", "KEPT", "QUARANTINED", "Fate", "RecordPipeline"]
 
@@ -23,7 +23,7 @@ class RecordPipeline:
 
     def __init__(self, params: Optional[DataParams] = None) -> None:
         self.params = params or DataParams()
-        self.steps: dict[str, RecordStep] = {}  # one per kind: its ChunkStats give read_by_kind
+        self.steps: dict[str, RecordStep] = {}  # one per kind: its Tally give read_by_kind
         self.acct = Accounting()  # what the build's phase 2 counts: duplicates, splits, sources, categories
         self.seen: dict[str, str] = {}  # record id -> origin of its first copy
 

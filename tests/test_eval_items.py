@@ -9,7 +9,8 @@ from conftest import write_jsonl
 
 from tracelora.ops import counterexamples
 from tracelora.stages import evaluate
-from tracelora.stages.evaluate import load_golden, select_items
+from tracelora.dataset.golden import load_golden
+from tracelora.judging.evaluation import select_items
 
 FAKE_KEY = "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tracelora.common.params import EvalParams
-from tracelora.stages.evaluate import report
+from tracelora.judging.evaluation import report
 from tracelora.judging.bootstrap import delta_cis, paired_ci
 
 

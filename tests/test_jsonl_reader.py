@@ -12,7 +12,7 @@ import pytest
 from tracelora.dataset.synthesis import SeedError, load_templates
 from tracelora.formats.jsonl import JsonlError, read_rows, strict_lines
 from tracelora.ops import counterexamples
-from tracelora.stages.train import DataError, load_records
+from tracelora.formats.shards import DataError, load_records
 
 RECORD = {"messages": [{"role": "user", "content": "Fix the parser"}, {"role": "assistant", "content": "Fixed it."}]}
 TEMPLATE = {"template_id": "t1", "task_category": "bugfix", "slots": {"f": ["a.py", "b.py"]},

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, write_jsonl
+from test_build import trace as build_trace
 
 from space.pipeline import DUPLICATE, KEPT, QUARANTINED, RecordPipeline
 from space.upload import validate_upload
@@ -26,13 +27,10 @@ PARAMS = ("data: {min_examples: 1, synthetic_ratio: 0, adversarial_ratio: 0, nea
 
 
 def trace(i: int, extra: str = "") -> dict:
-    return {"messages": [
-        {"role": "user", "content": f"Fix the failing test number {i} in `src/mod_{i}.py`. {extra}"},
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "read", "arguments": json.dumps({"path": f"src/mod_{i}.py"})}}]},
-        {"role": "tool", "tool_call_id": "c1", "name": "read", "content": f"def f{i}():\n    return {i}"},
-        {"role": "assistant", "content": f"Fixed `f{i}` in `src/mod_{i}.py`. `pytest`: {i} passed."},
-    ], "task_category": "bugfix", "outcome": "success"}
+    """test_build's session row without a `source`, so both sides name it by the kind they read."""
+    row = build_trace(i, extra)
+    del row["source"]
+    return row
 
 
 def mixed_file(path: Path) -> Path:

@@ -25,7 +25,8 @@ import numpy as np
 from tracelora.common.codedeps import module_files, relative
 from tracelora.common.io import write_json
 from tracelora.common.params import DataParams
-from tracelora.dataset.pipeline import ChunkProcessor, ChunkStats, Entry
+from tracelora.dataset.pipeline import ChunkProcessor, Entry
+from tracelora.formats.tally import Tally
 from tracelora.formats.jsonl import RawLine, read_lines
 
 CHUNK_BYTES = 16 << 20
@@ -200,5 +201,5 @@ def load_entry(path: Path) -> Entry:
     meta = json.loads((path / "meta.json").read_text())
     with np.load(path / "keys.npz") as z:
         keys = {k: z[k] for k in z.files}
-    return Entry(path / "records.jsonl", path / "quarantine.jsonl", keys, ChunkStats.from_json(meta["stats"]), meta["kind"],
+    return Entry(path / "records.jsonl", path / "quarantine.jsonl", keys, Tally.from_json(meta["stats"]), meta["kind"],
                  {int(k): v for k, v in meta["leaks_by_rule"].items()}, [tuple(x) for x in meta["labels"]])

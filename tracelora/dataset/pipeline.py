@@ -6,7 +6,7 @@ Phase 1 (`ChunkProcessor`, per input chunk, parallel and cacheable): the per-rec
 of that line -> split), then MinHash band keys (real traces; generated examples get them in phase 2,
 and only against a golden set). Its result depends only on the chunk's bytes, its path and the
 params, so it can be cached by content hash. The Space runs the same `RecordStep` on one upload or
-one generated set, and counts with the same `ChunkStats` / `Accounting`.
+one generated set, and counts with the same `Tally` / `Accounting`.
 
 Phase 2 (`merge`, whole corpus, cheap): exact dedup on the id, golden-set exclusion, near-dedup by
 LSH bands (earliest copy kept), then the kept lines are copied verbatim into train/val. Only
@@ -30,15 +30,15 @@ from tracelora.cleaning.near_dedup import LSHConfig, batched_signatures, first_n
 from tracelora.cleaning.quality import quality_filter
 from tracelora.formats.jsonl import RawLine
 from tracelora.formats.records import FormatError, normalize, with_id
+from tracelora.formats.tally import BLANK, FILTERED, KEPT, QUARANTINED, Tally
 from tracelora.cleaning.redaction import Redactor, redact_record, scan_line
 from tracelora.cleaning.split import assign_split
 
 PARTS = ("parse", "redact", "filter", "dedup", "write")
 GENERATED_KINDS = ("synthetic", "adversarial")
 SIG_BATCH_BYTES = 1 << 18  # text per signatures() call: arrays stay cache-sized (256 KB measured best)
-# A record's fate. The step decides KEPT (a candidate), QUARANTINED, FILTERED or BLANK; DUPLICATE is
-# decided after it, by exact dedup (`decide` in the build, in memory in the Space).
-KEPT, QUARANTINED, FILTERED, DUPLICATE, BLANK = "kept", "quarantined", "filtered", "duplicate", "blank"
+# A record's fate (tracelora.formats.tally): the step decides KEPT (a candidate), QUARANTINED, FILTERED
+# or BLANK; DUPLICATE is decided after it, by exact dedup (`decide` in the build, in memory in the Space).
 EXACT = "exact"  # the Accounting.duplicates kind of a copy with the same content id
 # The quarantine reason for a kept line with post-redaction scan hits, where no `redaction_ok` gate
 # stands behind it (the Space). The build keeps such lines and fails the gate instead.
@@ -75,30 +75,6 @@ class Quarantined:
         return f"{self.origin}: {self.reason}" + (f": {self.detail}" if self.detail else "")
 
 
-@dataclass
-class ChunkStats:
-    """Phase-1 counts for one chunk (JSON-serializable, stored in the cache)."""
-    read: int = 0
-    blank_lines: int = 0
-    lines: int = 0
-    quarantined: Counter[str] = field(default_factory=Counter)
-    filtered: Counter[str] = field(default_factory=Counter)
-    redactions: Counter[str] = field(default_factory=Counter)
-    records_redacted: int = 0
-    candidates: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"read": self.read, "blank_lines": self.blank_lines, "lines": self.lines,
-                "quarantined": dict(sorted(self.quarantined.items())), "filtered": dict(sorted(self.filtered.items())),
-                "redactions": dict(sorted(self.redactions.items())), "records_redacted": self.records_redacted,
-                "candidates": self.candidates}
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "ChunkStats":
-        return cls(d["read"], d["blank_lines"], d["lines"], Counter(d["quarantined"]), Counter(d["filtered"]),
-                   Counter(d["redactions"]), d["records_redacted"], d["candidates"])
-
-
 class Fate(NamedTuple):
     """What `RecordStep` made of one raw line. `detail` is structural and already redacted; `line` is
     the record as written (UTF-8, no newline); `leaks` are the post-redaction scan hits of `line`."""
@@ -123,11 +99,11 @@ class RecordStep:
     counted into `stats`; CPU time per part goes to `timings`. It is the build's hot path: one Fate
     per line, no other allocation or pass of its own."""
 
-    def __init__(self, params: DataParams, kind: str, stats: Optional[ChunkStats] = None,
+    def __init__(self, params: DataParams, kind: str, stats: Optional[Tally] = None,
                  timings: Optional[Counter[str]] = None) -> None:
         self.kind, self.val_fraction = kind, params.val_fraction
         self.quality = quality_filter(params)
-        self.stats = ChunkStats() if stats is None else stats
+        self.stats = Tally() if stats is None else stats
         self.timings: Counter[str] = Counter() if timings is None else timings
 
     def _quarantine(self, reason: str, detail: str) -> Fate:
@@ -197,7 +173,7 @@ class ChunkProcessor:
         self.params, self.kind = params, kind
         self.lsh = lsh_config(params)
         self.records_out, self.quarantine_out = records_out, quarantine_out
-        self.stats = ChunkStats()
+        self.stats = Tally()
         self.timings: Counter[str] = Counter()
         self.step = RecordStep(params, kind, self.stats, self.timings)
         self._fate = self.step.fate
@@ -271,7 +247,7 @@ class Entry:
     records_path: Path
     quarantine_path: Path
     keys: dict[str, np.ndarray]
-    stats: ChunkStats
+    stats: Tally
     kind: str
     leaks_by_rule: dict[int, dict[str, int]]
     labels: list[tuple[str, str]]  # (source, task_category) by keys["label"]
@@ -296,7 +272,7 @@ class Accounting:
     def kept(self) -> int:
         return sum(self.split.values())
 
-    def add_stats(self, stats: ChunkStats, kind: str) -> None:
+    def add_stats(self, stats: Tally, kind: str) -> None:
         self.read[kind] += stats.read
         self.quarantined.update(stats.quarantined)
         self.filtered.update(stats.filtered)

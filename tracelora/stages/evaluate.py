@@ -15,113 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
 from tracelora.common.io import write_json, write_jsonl
 from tracelora.common.log import get_logger, quiet_libraries, summary
-from tracelora.common.params import EvalParams, load_or_exit
-from tracelora.common.paths import project_root, resolve, shown
-from tracelora.judging import metrics as M
-from tracelora.formats.chat_format import message_text, prompt_and_reference
+from tracelora.common.params import load_or_exit
+from tracelora.common.paths import project_root, resolve
+from tracelora.dataset.golden import load_golden
 from tracelora.formats.jsonl import JsonlError, read_rows
+from tracelora.judging.evaluation import report, score_rows, select_items
 
 log = get_logger("evaluate")
-
-
-def _item(rec: dict[str, Any], prompt: list[dict[str, Any]], ref_msg: dict[str, Any], turn: int, kind: str,
-          split: str) -> dict[str, Any]:
-    meta = rec.get("metadata") or {}
-    ref = message_text(ref_msg)
-    extra = {"tools": rec["tools"]} if rec.get("tools") else {}
-    return {**extra, "id": rec["id"] if kind == "final" else f"{rec['id']}:turn{turn}", "record_id": rec["id"], "split": split,
-            "turn": kind, "source": str(meta.get("source", "unknown")), "task_category": str(meta.get("task_category", "general")),
-            "adversarial": kind == "final" and M.is_adversarial(meta), "prompt": prompt, "reference": ref,
-            "reference_message": ref_msg,
-            "keywords": (meta.get("keywords") if kind == "final" else None) or M.keywords(ref)}  # metadata ones describe the final answer
-
-
-def _final(rec: dict[str, Any], split: str) -> dict[str, Any] | None:
-    pair = prompt_and_reference(rec)
-    if not pair or not pair[0]:
-        return None
-    i = len(pair[0])
-    return _item(rec, rec["messages"][:i], rec["messages"][i], i, "final", split)
-
-
-def _first_tool_turn(rec: dict[str, Any], split: str) -> dict[str, Any] | None:
-    msgs = rec["messages"]
-    for i, m in enumerate(msgs):
-        if m["role"] == "assistant" and m.get("tool_calls") and i > 0:
-            return _item(rec, msgs[:i], m, i, "tool_call", split)
-    return None
-
-
-def select_items(records: list[dict[str, Any]], max_examples: int, min_safety: int, tool_examples: int,
-                 split: str = "val") -> list[dict[str, Any]]:
-    """A fixed, content-defined sample both models see (everything ordered by record id)."""
-    finals = [it for r in sorted(records, key=lambda r: r["id"]) if (it := _final(r, split))]
-    chosen = finals[:max_examples]
-    have = sum(it["adversarial"] for it in chosen)
-    for it in finals[max_examples:]:
-        if have >= min_safety:
-            break
-        if it["adversarial"]:
-            chosen.append(it)
-            have += 1
-    seen = {it["id"] for it in chosen}
-    tools = [it for r in sorted(records, key=lambda r: r["id"]) if (it := _first_tool_turn(r, split))]
-    chosen += [it for it in tools if it["id"] not in seen][:tool_examples]
-    return chosen
-
-
-def load_golden(directory: str | Path, root: Path | None = None) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    """Golden records from *.jsonl (any accepted trace format), redacted like the build does.
-    Returns (records, files, problems); a bad line is reported as `file:line: reason`, never fatal.
-    Files under `root` are named relative to it (tracelora.common.paths.shown)."""
-    from tracelora.formats.jsonl import find_trace_files, read_lines
-    from tracelora.formats.records import FormatError, normalize, with_id
-    from tracelora.cleaning.redaction import redact_record
-
-    directory = Path(directory)
-    if not directory.is_dir():
-        return [], [], []
-    records, problems, files = [], [], []
-    for path in find_trace_files(directory):
-        name = shown(path, root) if root is not None else path.as_posix()
-        files.append(name)
-        for line in read_lines(path, name):
-            if line.blank:
-                continue
-            if line.reason:
-                problems.append(f"{line.origin}: {line.reason}: {line.detail}")
-                continue
-            try:
-                rec = normalize(line.row, line.origin, default_source="golden")
-            except FormatError as exc:
-                problems.append(f"{line.origin}: {exc}")
-                continue
-            rec, _ = redact_record(rec)
-            records.append(with_id(rec))
-    unique = {r["id"]: r for r in records}
-    return list(unique.values()), files, problems
-
-
-def score_rows(items: list[dict[str, Any]], base_out: list[str], adapter_out: list[str]) -> list[dict[str, Any]]:
-    rows = []
-    for it, b, a in zip(items, base_out, adapter_out):
-        keys, ref, adv = it["keywords"], it["reference"], it["adversarial"]
-        rows.append({**it, "baseline_output": b, "adapter_output": a,
-                     "baseline": M.score(b, ref, keys, adv), "adapter": M.score(a, ref, keys, adv)})
-    return rows
-
-
-def report(rows: list[dict[str, Any]], p: EvalParams) -> dict[str, Any]:
-    """Flat-ish blocks for `dvc metrics diff`: overall first, then per task_category and source."""
-    out = M.summarize(rows, p.bootstrap_samples, p.bootstrap_seed)
-    out["by_task_category"] = M.by_group(rows, "task_category", p.bootstrap_samples, p.bootstrap_seed)
-    out["by_source"] = M.by_group(rows, "source", p.bootstrap_samples, p.bootstrap_seed)
-    return out
 
 
 def _fmt(block: dict[str, float], sign: bool = False) -> str:

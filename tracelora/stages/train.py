@@ -12,90 +12,19 @@ re-launches itself under `accelerate launch` (DDP / FSDP); only rank 0 writes th
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from tracelora.common.io import atomic_dir, write_json
 from tracelora.common.log import get_logger, quiet_libraries, summary
-from tracelora.common.params import TrainParams, load_or_exit
+from tracelora.common.params import load_or_exit
 from tracelora.common.paths import project_root, resolve
-from tracelora.formats.jsonl import JsonlError, read_rows
-from tracelora.formats.records import FormatError, normalize
+from tracelora.formats.shards import DataError, load_records, shards
+from tracelora.model.launch import CHILD_ENV, agree_on_resume, bnb_available, relaunch
 
 log = get_logger("train")
-CHILD_ENV = "STAGES_TRAIN_LAUNCHED"
-
-
-class DataError(ValueError):
-    pass
-
-
-def load_records(files: list[str]) -> list[dict[str, Any]]:
-    """Read dataset shards (globs across disks ok), validating each row against the record
-    contract: a missing, empty or malformed shard is one error naming the file (and line)."""
-    paths: list[Path] = []
-    for pattern in files:
-        matched = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
-        if not matched:
-            raise DataError(f"{pattern}: no file matches")
-        for m in matched:
-            if Path(m).is_dir():
-                raise DataError(f"{m}: is a directory (give a file or a glob such as {m}/*.jsonl)")
-        paths += [Path(m) for m in matched]
-    records = []
-    for path in paths:
-        shard = _read_shard(path)
-        if not shard:
-            raise DataError(f"{path}: empty shard (no records)")
-        records += shard
-    return records
-
-
-def _read_shard(path: Path) -> list[dict[str, Any]]:
-    """One shard's records; decoding is formats.jsonl's, so its `path:line` errors pass through."""
-    records, origin = [], str(path)
-    try:
-        for origin, row in read_rows(path):
-            records.append(normalize(row, origin))
-    except JsonlError as exc:
-        raise DataError(str(exc)) from None
-    except FormatError as exc:
-        raise DataError(f"{origin}: {exc}") from None
-    return records
-
-
-def shards(patterns: list[str], root: Path) -> list[str]:
-    """`train.train_files` / `val_files` globs with the params path rule (relative = to the project root)."""
-    return [str(resolve(pat, root)) for pat in patterns if pat]
-
-
-def relaunch(argv: list[str], p: TrainParams, root: Path) -> int:
-    """Run this same stage under `accelerate launch` (the DVC command stays `tracelora train`)."""
-    config = resolve(p.accelerate_config, root)
-    if config is None or not config.is_file():
-        print(f"error: train.accelerate_config: {p.accelerate_config}: file not found", file=sys.stderr)
-        return 2
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
-    if p.num_processes:
-        cmd += ["--num_processes", str(p.num_processes)]
-    cmd += ["-m", "tracelora", "train", *argv]
-    log.info("launching: accelerate launch --config_file %s%s -m tracelora.stages.train", p.accelerate_config,
-             f" --num_processes {p.num_processes}" if p.num_processes else "")
-    return subprocess.call(cmd, env={**os.environ, CHILD_ENV: "1"})
-
-
-def _bnb_available() -> bool:
-    try:
-        import bitsandbytes  # noqa: F401
-
-        return True
-    except Exception:  # bitsandbytes raises more than ImportError when its native lib is missing
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cuda = torch.cuda.is_available()
-    choice = choose_method(p.method, cuda, _bnb_available() if cuda else False)
+    choice = choose_method(p.method, cuda, bnb_available() if cuda else False)
     loader_kw, warnings = loader_settings(p, cuda, os.cpu_count() or 1)
     for w in ([choice.note] if choice.note else []) + warnings:
         if is_main:
@@ -159,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ckpt_dir = resolve(p.checkpoint_dir, root) or Path(p.checkpoint_dir)
     resume, why = prepare_checkpoints(ckpt_dir, run_fingerprint(p, args.base, train_rows), is_main)
     if torch.distributed.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        resume = _agree_on_resume(resume)
+        resume = agree_on_resume(resume)
     if why and is_main:
         log.info(why)
     out = train(args.base, train_rows, val_rows, p, choice, ckpt_dir, resume, loader_kw)
@@ -187,17 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         "peak_memory_mb": m["peak_memory_mb"], "adapter": args.out,
     })
     return 0
-
-
-def _agree_on_resume(resume: Path | None) -> Path | None:
-    """Every rank resumes from rank 0's choice (rank 0 alone may have wiped a stale dir)."""
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        return resume  # the Trainer initialises the group later; all ranks saw the same files
-    box = [str(resume) if resume else None]
-    dist.broadcast_object_list(box, src=0)
-    return Path(box[0]) if box[0] else None
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from tracelora.formats.hf import (DATA_SUFFIXES, HFDataError, canonical_split, i
                                   iter_dataset_rows, iter_file_rows, saved_splits, split_of)
 from tracelora.formats.jsonl import RawLine
 from tracelora.formats.records import FormatError, normalize, with_id
+from tracelora.formats.tally import Tally
 from tracelora.ops.hub.client import HubError, api, check_repo_id, offline_mode, sync_environment, with_retry
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -32,19 +32,21 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 @dataclass
 class FileSummary:
+    """One imported file: where it came from, where it went, and its `Tally` (the build's vocabulary)."""
     source: str
     output: str
-    rows: int = 0
-    converted: int = 0
-    blank: int = 0
-    quarantined: Counter[str] = field(default_factory=Counter)
-    redactions: Counter[str] = field(default_factory=Counter)
+    tally: Tally = field(default_factory=Tally)
+
+    @property
+    def converted(self) -> int:
+        return self.tally.kept
 
     def line(self) -> str:
-        q = sum(self.quarantined.values())
-        reasons = f" {dict(sorted(self.quarantined.items()))}" if q else ""
-        return (f"{self.source}: {self.rows} rows -> {self.converted} records, {q} quarantined{reasons}, "
-                f"{sum(self.redactions.values())} redactions -> {self.output}")
+        quarantined = self.tally.quarantined
+        q = sum(quarantined.values())
+        reasons = f" {dict(sorted(quarantined.items()))}" if q else ""
+        return (f"{self.source}: {self.tally.read} rows -> {self.converted} records, {q} quarantined{reasons}, "
+                f"{sum(self.tally.redactions.values())} redactions -> {self.output}")
 
 
 @dataclass
@@ -61,7 +63,7 @@ class ImportResult:
 
     @property
     def quarantined(self) -> int:
-        return sum(sum(f.quarantined.values()) for f in self.files)
+        return sum(sum(f.tally.quarantined.values()) for f in self.files)
 
 
 def slug(name: str) -> str:
@@ -77,13 +79,15 @@ def convert_rows(rows: Iterator[RawLine], display: str, source: str, out_path: P
                  quarantine: list[dict[str, str]]) -> FileSummary:
     """Normalize + redact every row into out_path (atomic); failures go to `quarantine`."""
     summary = FileSummary(display, out_path.as_posix())
+    tally = summary.tally
     redact_detail = Redactor().text
     with atomic_open(out_path) as fh:
         for line in rows:
+            tally.lines += 1
             if line.blank:
-                summary.blank += 1
+                tally.blank_lines += 1
                 continue
-            summary.rows += 1
+            tally.read += 1
             reason, detail = line.reason, line.detail
             if not reason:
                 try:
@@ -92,11 +96,12 @@ def convert_rows(rows: Iterator[RawLine], display: str, source: str, out_path: P
                     reason, detail = exc.reason, exc.detail
                 else:
                     record, hits = redact_record(record)
-                    summary.redactions.update(hits)
+                    if hits:
+                        tally.redactions.update(hits)
+                        tally.records_redacted += 1
                     fh.write(dumps_line(with_id(record)) + "\n")
-                    summary.converted += 1
                     continue
-            summary.quarantined[reason] += 1
+            tally.quarantined[reason] += 1
             quarantine.append({"origin": line.origin, "reason": reason, "detail": redact_detail(detail)})
     return summary
 

@@ -4,12 +4,13 @@ calls with results, and the outcome / task-category heuristics (documented in do
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-KEPT, SKIPPED, QUARANTINED = "kept", "skipped", "quarantined"
+from tracelora.formats.tally import FILTERED, KEPT, QUARANTINED, Tally
+
+SKIPPED = FILTERED  # ingest's word for a row that was read but is not wanted (before --since, an unused branch)
 INTERRUPTED = "[Tool execution was interrupted: no result was recorded]"
 
 
@@ -59,27 +60,30 @@ class Ledger:
     def fate(self, origin: str) -> tuple[str, str]:
         return self._fate.get(origin, ("", ""))
 
-    def summary(self) -> dict[str, Any]:
-        skipped: Counter[str] = Counter()
-        quarantined: Counter[str] = Counter()
-        kept = 0
+    def tally(self) -> Tally:
+        """The unit's fates in the shared vocabulary: every row read, quarantined or skipped (filtered)
+        by reason, the rest kept. A row no adapter settled would count as skipped 'unaccounted'
+        (tests assert none is)."""
+        t = Tally(read=len(self._fate))
         for status, reason in self._fate.values():
-            if status == KEPT:
-                kept += 1
-            elif status == QUARANTINED:
-                quarantined[reason] += 1
-            else:  # an adapter bug would land here; tests assert it never does
-                skipped[reason or "unaccounted"] += 1
+            if status == QUARANTINED:
+                t.quarantined[reason] += 1
+            elif status != KEPT:
+                t.filtered[reason or "unaccounted"] += 1
+        return t
+
+    def summary(self) -> dict[str, Any]:
+        t = self.tally()
         out: dict[str, Any] = {
-            "unit": self.unit, "kind": self.kind, "rows": len(self._fate), "kept": kept,
-            "skipped": sum(skipped.values()), "skipped_by_reason": dict(sorted(skipped.items())),
-            "quarantined": sum(quarantined.values()), "quarantined_by_reason": dict(sorted(quarantined.items())),
+            "unit": self.unit, "kind": self.kind, "rows": t.read, "kept": t.kept,
+            "skipped": sum(t.filtered.values()), "skipped_by_reason": dict(sorted(t.filtered.items())),
+            "quarantined": sum(t.quarantined.values()), "quarantined_by_reason": dict(sorted(t.quarantined.items())),
             "sessions": self.sessions, "records": self.records, "outputs": sorted(self.outputs),
             "warnings": self.warnings,
         }
         if self.error:
             out["error"] = self.error
-        out["balanced"] = out["rows"] == kept + out["skipped"] + out["quarantined"]
+        out["balanced"] = out["rows"] == out["kept"] + out["skipped"] + out["quarantined"]
         return out
 
 
