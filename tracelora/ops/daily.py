@@ -64,7 +64,7 @@ class Tee:
 
 
 def step_env() -> dict[str, str]:
-    """This interpreter's bin dir first on PATH: stage commands (`python -m stages...`) then run in
+    """This interpreter's bin dir first on PATH: stage commands (`tracelora ...`, `dvc`) then run in
     the project's venv even from cron's bare environment."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     return {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
