@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tracelora.ops.ingest.model import Ledger, Session, task_category, usage_totals
-from tracelora.ops.ingest.sources import first_json_lines, iter_jsonl
+from tracelora.ops.ingest.sources import first_json_lines, iter_jsonl, jsonl_units
 from tracelora.formats.records import FormatError, normalize
 
 NAME = "chat"
@@ -33,9 +33,7 @@ def detect(path: Path) -> bool:
 
 
 def discover(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root] if detect(root) else []
-    return sorted(p for p in root.rglob("*.jsonl") if detect(p))
+    return jsonl_units(root, detect)
 
 
 def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Iterator[Session]:

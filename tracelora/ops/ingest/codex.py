@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tracelora.ops.ingest.model import Convo, Ledger, Session, finish_record, iso, text_of, usage_totals
-from tracelora.ops.ingest.sources import first_json_lines, iter_jsonl
+from tracelora.ops.ingest.sources import first_json_lines, iter_jsonl, jsonl_units
 
 NAME = "codex"
 LINE_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
@@ -33,9 +33,7 @@ def detect(path: Path) -> bool:
 
 
 def discover(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root] if detect(root) else []
-    return sorted(p for p in root.rglob("*.jsonl") if detect(p))
+    return jsonl_units(root, detect)
 
 
 def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Iterator[Session]:

@@ -7,7 +7,7 @@ import sqlite3
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 import zstandard
@@ -64,6 +64,14 @@ def first_json_lines(path: Path, n: int = 5) -> list[Any]:
         except json.JSONDecodeError:
             continue
     return out
+
+
+def jsonl_units(root: Path, detect: Callable[[Path], bool]) -> list[Path]:
+    """The adapter's units under root: `root` itself when it is a file the adapter recognizes, else
+    every recognized *.jsonl below it, sorted (the discover() of the JSONL-per-session adapters)."""
+    if root.is_file():
+        return [root] if detect(root) else []
+    return sorted(p for p in root.rglob("*.jsonl") if detect(p))
 
 
 def iter_jsonl(path: Path, display: str, ledger: Ledger) -> Iterator[tuple[str, Any]]:
