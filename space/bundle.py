@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from space.generate import Dataset
-from space.openclaw_export import SESSION_VERSION, export_sessions
+from tracelora.formats.openclaw_sessions import SESSION_VERSION, export_sessions
 from space.options import Catalogue
 from tracelora.common.io import atomic_open, dumps_line
 

@@ -16,7 +16,7 @@ import pytest
 from space import render, stats
 from space.bundle import bundle_files, file_stem, jsonl_bytes, write_downloads, zip_bytes
 from space.generate import generate_dataset
-from space.openclaw_export import SESSION_VERSION, export_sessions, session_id
+from tracelora.formats.openclaw_sessions import SESSION_VERSION, export_sessions, session_id
 from space.options import MAX_EXAMPLES, Catalogue, OptionsError, build_options
 from space.upload import UploadLimitError, check_limits, validate_upload
 from tracelora.formats.records import ROLES, content_id
