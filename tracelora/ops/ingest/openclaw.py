@@ -382,12 +382,7 @@ def _play(entry: dict[str, Any], origin: str, seg: _Segment, ledger: Ledger) -> 
         else:
             seg.skips.append((origin, "extension_state"))
     elif kind == "custom_message":
-        text = text_of(entry.get("content")).strip()
-        if text:
-            seg.convo.user(text)
-            seg.used.append(origin)
-        else:
-            seg.skips.append((origin, "empty_message"))
+        _user_turn(seg, origin, text_of(entry.get("content")).strip())
     elif kind == "branch_summary":
         seg.convo.user(BRANCH_SUMMARY + str(entry.get("summary") or ""))
         seg.used.append(origin)
@@ -400,18 +395,22 @@ def _play(entry: dict[str, Any], origin: str, seg: _Segment, ledger: Ledger) -> 
         ledger.warn(origin, f"unknown entry type {str(kind)[:40]!r} skipped", once_key=f"type:{ledger.unit}:{kind}")
 
 
+def _user_turn(seg: _Segment, origin: str, text: str) -> None:
+    """A user turn from a message or a custom_message entry; an empty one is skipped, not kept."""
+    if text:
+        seg.convo.user(text)
+        seg.used.append(origin)
+    else:
+        seg.skips.append((origin, "empty_message"))
+
+
 def _play_message(msg: Any, origin: str, seg: _Segment, ledger: Ledger) -> None:
     if not isinstance(msg, dict):
         seg.skips.append((origin, "bad_message"))
         return
     role = msg.get("role")
     if role == "user":
-        text = strip_envelope(text_of(msg.get("content")))
-        if text:
-            seg.convo.user(text)
-            seg.used.append(origin)
-        else:
-            seg.skips.append((origin, "empty_message"))
+        _user_turn(seg, origin, strip_envelope(text_of(msg.get("content"))))
     elif role == "assistant":
         if msg.get("provider") == "openclaw" or msg.get("model") in SYNTHETIC_MODELS or "openclawDeliveryMirror" in msg:
             seg.skips.append((origin, "synthetic_assistant"))
