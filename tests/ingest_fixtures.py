@@ -292,3 +292,72 @@ def chat_rows() -> list[dict]:
          "system": "You are an ops assistant.", "tools": json.dumps([tools[0]["function"]])},
         {"instruction": "Reverse a list in Python.", "input": "[1, 2, 3]", "output": "Use `xs[::-1]`: `[3, 2, 1]`."},
     ]
+
+
+def claude_chain_session(path: Path, rewind: bool = False, compact: bool = False) -> Path:
+    """Claude Code >= 2.1 shapes that used to fragment a session: a response with two parallel
+    `tool_use` blocks written as chained assistant lines whose first `tool_result` line is a leaf
+    sibling; attachment / progress / system lines inside the parentUuid chain; stand-alone
+    file-history-snapshot / permission-mode / last-prompt lines; a session that ends on a tool call.
+    `rewind`: the user re-prompts from the first answer (a real abandoned branch). `compact`: a
+    compact_boundary restarts the chain (parentUuid null) before a continued segment."""
+    base = {"sessionId": "cc-2121", "cwd": "/Users/jdoe/dev/shop", "version": "2.1.104", "isSidechain": False,
+            "userType": "external", "gitBranch": "main"}
+    n = iter(range(1000))
+
+    def at() -> str:
+        return f"2026-06-01T10:{next(n):02d}:00.000Z"
+
+    def user(uuid: str, parent: str | None, content, **extra) -> dict:
+        return {**base, "type": "user", "uuid": uuid, "parentUuid": parent, "timestamp": at(),
+                "message": {"role": "user", "content": content}, **extra}
+
+    def asst(uuid: str, parent: str, mid: str, block: dict, stop=None) -> dict:
+        return {**base, "type": "assistant", "uuid": uuid, "parentUuid": parent, "timestamp": at(),
+                "message": {"id": mid, "role": "assistant", "model": "claude-sonnet-4-5", "content": [block],
+                            "stop_reason": stop, "usage": {"input_tokens": 10, "output_tokens": 5}}}
+
+    def other(kind: str, uuid: str, parent: str | None, **extra) -> dict:
+        return {**base, "type": kind, "uuid": uuid, "parentUuid": parent, "timestamp": at(), **extra}
+
+    def result(uuid: str, parent: str, call: str, text: str) -> dict:
+        return user(uuid, parent, [{"type": "tool_result", "tool_use_id": call, "content": text}],
+                    toolUseResult={"stdout": text})
+
+    rows = [
+        {"type": "permission-mode", "permissionMode": "default", "sessionId": "cc-2121"},
+        {"type": "file-history-snapshot", "messageId": "m0", "snapshot": {}, "isSnapshotUpdate": False},
+        user("u1", None, "Why is checkout slow? Look at cart.py and the query log."),
+        other("attachment", "at1", "u1", attachment={"type": "todo", "content": []}),
+        asst("a1", "at1", "msg_1", {"type": "text", "text": "I'll read both in parallel."}),
+        asst("a2", "a1", "msg_1", {"type": "tool_use", "id": "toolu_1", "name": "Read",
+                                   "input": {"file_path": "/Users/jdoe/dev/shop/cart.py"}}),
+        asst("a3", "a2", "msg_1", {"type": "tool_use", "id": "toolu_2", "name": "Grep",
+                                   "input": {"pattern": "SELECT", "path": "logs/"}}, stop="tool_use"),
+        result("r1", "a2", "toolu_1", "def total(items):\n    for i in items: db.query(i)"),  # leaf sibling of a3
+        result("r2", "a3", "toolu_2", "logs/q.log: SELECT * FROM items WHERE id=1 (x400)"),
+        other("progress", "p1", "r2", data={"type": "hook_progress"}),
+        asst("a4", "p1", "msg_2", {"type": "text", "text": "total() runs one query per item: an N+1 pattern."},
+             stop="end_turn"),
+        other("system", "s1", "a4", subtype="turn_duration", durationMs=5120),
+        other("system", "s2", "s1", subtype="stop_hook_summary", hookCount=1),
+        user("u2", "s2", "Fix it with one batched query."),
+        asst("a5", "u2", "msg_3", {"type": "tool_use", "id": "toolu_3", "name": "Edit",
+                                   "input": {"file_path": "cart.py", "old_string": "for i in items: db.query(i)",
+                                             "new_string": "db.query_many(items)"}}, stop="tool_use"),
+        result("r3", "a5", "toolu_3", "The file cart.py has been updated."),
+        asst("a6", "r3", "msg_4", {"type": "tool_use", "id": "toolu_4", "name": "Bash",
+                                   "input": {"command": "pytest -q tests/test_cart.py"}}, stop="tool_use"),
+        {"type": "last-prompt", "lastPrompt": "Fix it with one batched query.", "sessionId": "cc-2121"},
+    ]
+    if rewind:  # the user went back to the first answer and asked something else instead
+        rows += [user("u2b", "s2", "Actually, just explain the fix, don't edit."),
+                 asst("a7", "u2b", "msg_5", {"type": "text", "text": "Batch the ids into one IN query."},
+                      stop="end_turn")]
+    if compact:
+        rows += [other("system", "cb1", None, subtype="compact_boundary", logicalParentUuid="a6",
+                       compactMetadata={"trigger": "manual", "preTokens": 12000}),
+                 user("u3", "cb1", "This session is being continued from a previous conversation. Summary: N+1 fixed.",
+                      isCompactSummary=True),
+                 asst("a8", "u3", "msg_6", {"type": "text", "text": "Continuing: the tests pass now."}, stop="end_turn")]
+    return jsonl(path, rows)

@@ -46,14 +46,16 @@ def test_a_session_that_fits_is_one_window_identical_to_plain_tokenizing(tok) ->
 
 def test_long_session_splits_at_turn_boundaries_and_learns_every_turn_once(tok) -> None:
     msgs = session(12)
-    assert tokenize_for_training(tok, msgs, 160)["truncated"]
-    w = split_windows(tok, msgs, 160)
+    assert tokenize_for_training(tok, msgs, 176)["truncated"]
+    w = split_windows(tok, msgs, 176)
     assert len(w.encodings) > 2 and w.dropped_turns == 0
     learned_all = ""
-    for enc in w.encodings:
-        assert len(enc["input_ids"]) <= 160 and not enc["truncated"]
+    for n, enc in enumerate(w.encodings):
+        assert len(enc["input_ids"]) <= 176 and not enc["truncated"]
         text = tok.decode(enc["input_ids"])
         assert text.startswith("<|im_start|>system\nYou are a coding agent.<|im_end|>\n<|im_start|>user\nTASK:")
+        # later windows say that steps between the task and the window were left out
+        assert (" earlier messages elided …]<|im_end|>" in text) == (n > 0)
         assert text.endswith("<|im_end|>\n") and enc["assistant_masks"][-1] == 1  # ends with a learned assistant turn
         for i in range(12):  # a tool result never appears without the call that produced it
             if f"RESULT_{i} " in text:
@@ -86,3 +88,25 @@ def test_a_record_longer_than_any_window_is_dropped_with_its_origin(tok) -> None
         assert len(s.rows) == 1 and s.dropped_no_assistant_tokens == 1 and s.dropped_origins == ["shard.jsonl:7"]
     t = tokenize_records(tok, [big, ok], 128, "truncate")
     assert len(t.rows) == 2 and t.truncated == 1
+
+
+def test_a_window_opens_at_the_user_turn_it_answers_never_mid_air(tok) -> None:
+    """Two tasks in one session: windows of the second start with the second task (marked as coming
+    after elided history), never with an assistant turn or a tool result alone."""
+    msgs = session(4)
+    msgs.append({"role": "user", "content": "TASK2: now add a regression test."})
+    for i in range(4, 8):
+        msgs.append({"role": "assistant", "content": f"step {i}: reading.", "tool_calls": [call(i)]})
+        msgs.append({"role": "tool", "name": "read", "content": f"RESULT_{i} " + "x = 1\n" * 6})
+    msgs.append({"role": "assistant", "content": "FINAL2: test added."})
+    w = split_windows(tok, msgs, 176)
+    assert w.dropped_turns == 0
+    texts = [tok.decode(e["input_ids"]) for e in w.encodings]
+    later = [t for t in texts if "FINAL2" in t or "step 6:" in t]
+    assert later
+    for t in texts:
+        first_turn = t.split("<|im_end|>\n<|im_start|>", 2)[1]  # after the system prompt
+        assert first_turn.startswith("user\n")
+    for t in later:
+        assert "TASK2: now add a regression test." in t and "TASK:" not in t
+    assert any("earlier messages elided …]\n\nTASK2:" in t for t in texts)  # the second task opens a window

@@ -24,7 +24,9 @@ def _trivial(msg: dict[str, Any]) -> bool:
 
 def tool_structure(messages: list[dict[str, Any]]) -> Optional[str]:
     """Every tool call needs a result before the conversation moves on, every result a call.
-    Results match calls by `tool_call_id` when both carry ids, else in order."""
+    Results match calls by `tool_call_id` when both carry ids, else in order. The calls of the final
+    turn may stand without results: a session kept up to its last assistant turn ends on them
+    (tracelora.cleaning.shaping.trim_tail), and they are what the model learns there."""
     pending: list[Optional[str]] = []
     for msg in messages:
         if msg["role"] == "tool":
@@ -37,7 +39,7 @@ def tool_structure(messages: list[dict[str, Any]]) -> Optional[str]:
             return "tool_call_without_result"
         if msg["role"] == "assistant":
             pending = [c.get("id") for c in msg.get("tool_calls", ())]
-    return "tool_call_without_result" if pending else None
+    return None
 
 
 _ASCII_CONTROL = bytes([*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
@@ -90,7 +92,7 @@ def quality_filter(p: DataParams) -> Filter:
                 all_trivial = all_trivial and _trivial(m)
         if conversational < p.min_messages:
             return "too_few_messages"
-        if conversational > p.max_messages:
+        if p.max_messages and conversational > p.max_messages:
             return "too_many_messages"
         if not has_user:
             return "no_user_turn"
@@ -101,7 +103,7 @@ def quality_filter(p: DataParams) -> Filter:
             return "empty_assistant_turn"
         if chars < p.min_chars:
             return "too_short"
-        if chars > p.max_chars:
+        if p.max_chars and chars > p.max_chars:
             return "too_long"
         outcome = rec["metadata"]["outcome"]
         if not (p.keep_failed and outcome in ("failure", "aborted")) and outcome not in keep:

@@ -54,9 +54,13 @@ class DataParams(_Section):
     min_examples: int = Field(100, ge=1, description="Gate: fewer kept examples than this blocks promotion.")
     seed: int = Field(42, description="Seeds synthetic generation; the split does not depend on it.")
     min_messages: int = Field(2, ge=1, description="Filter: fewer user/assistant/tool messages than this.")
-    max_messages: int = Field(64, ge=1, description="Filter: more messages than this.")
+    max_messages: int = Field(0, ge=0, description="Filter: more messages than this (0 = no limit: train windows "
+                              "long sessions at turn boundaries).")
     min_chars: int = Field(16, ge=0, description="Filter: total content shorter than this.")
-    max_chars: int = Field(12000, ge=1, description="Filter: total content longer than this.")
+    max_chars: int = Field(0, ge=0, description="Filter: total content longer than this, after tool results are "
+                           "capped (0 = no limit).")
+    max_tool_result_chars: int = Field(8000, ge=0, description="A longer tool result keeps its head and tail around "
+                                       "a `[… N characters elided …]` marker (0 = no cap).")
     keep_outcomes: list[Literal["success", "failure", "aborted", "unknown"]] = Field(
         default_factory=lambda: ["success", "unknown"],
         description="Filter: traces whose outcome is not listed are dropped (failed sessions teach failure).",
@@ -80,9 +84,9 @@ class DataParams(_Section):
 
     @model_validator(mode="after")
     def _bounds(self) -> "DataParams":
-        if self.min_messages > self.max_messages:
+        if self.max_messages and self.min_messages > self.max_messages:
             raise ValueError("min_messages must be <= max_messages")
-        if self.min_chars > self.max_chars:
+        if self.max_chars and self.min_chars > self.max_chars:
             raise ValueError("min_chars must be <= max_chars")
         return self
 

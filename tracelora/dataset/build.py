@@ -58,6 +58,7 @@ class BuildReport:
     timings: Counter[str] = field(default_factory=Counter)  # CPU seconds per part, summed over workers
     phases: dict[str, float] = field(default_factory=dict)  # wall seconds per phase
     counts: dict[str, Any] = field(default_factory=dict)
+    yield_: dict[str, Any] = field(default_factory=dict)  # the manifest's yield block
     rss_mb: dict[str, float] = field(default_factory=dict)  # peak RSS of this process after each phase
 
 
@@ -116,6 +117,7 @@ def build_dataset(raw_dir: Path, seeds_dir: Path, out_dir: Path, metrics_path: P
         report.gates = write_reports(out_dir, metrics_path, raw_dir, params, acct, report.files, len(synth_t),
                                      len(adv_t), len(golden))
         report.counts = acct.as_dict()
+        report.yield_ = acct.yield_block()
         report.accounting_ok = acct.balanced()
         report.leaks = sum(acct.leaks.values())
         report.phases["total"] = time.perf_counter() - t0
@@ -260,8 +262,23 @@ def summary_rows(report: BuildReport) -> dict[str, Any]:
         "duplicates": f"{counts['duplicates']} {counts['duplicates_by_kind']}, "
                       f"{counts['near_dup_cross_split_prevented']} train/val straddles prevented",
         "redactions": f"{counts['redactions']} in {counts['records_redacted']} records",
+        "yield": _yield_line(report.yield_),
         "min_example_ok": report.gates["min_example_ok"],
         "redaction_ok": True if report.gates["redaction_ok"] else f"False ({report.leaks} post-redaction hits)",
         "accounting": "balanced" if report.accounting_ok else "UNBALANCED",
         "time": f"{report.phases.get('total', 0):.1f} s",
     }
+
+
+def _yield_line(y: dict[str, Any]) -> str:
+    """'assistant text 97.1% (lost: outcome_failure 2.9%), 100.0% of kept outcomes, tool calls ...'."""
+    parts = []
+    for name, label in (("assistant_chars", "assistant text"), ("tool_calls", "tool calls")):
+        block = y.get(name) or {}
+        if not block.get("read"):
+            continue
+        lost = sorted(block["lost_by_reason"].items(), key=lambda kv: -kv[1])[:3]
+        read = block["read"]
+        why = " (lost: " + ", ".join(f"{r} {v / read:.1%}" for r, v in lost) + ")" if lost else ""
+        parts.append(f"{label} {block['share']:.1%}{why}, {block['share_of_kept_outcomes'] or 0:.1%} of kept outcomes")
+    return ", ".join(parts) or "no real traces read"

@@ -43,6 +43,7 @@ def write_reports(out_dir: Path, metrics_path: Path, raw_dir: Path, params: Data
                   "minhash": {"num_perm": lsh.num_perm, "shingle_size": lsh.shingle_size, "threshold": lsh.threshold,
                               "bands": lsh.bands[0], "rows": lsh.bands[1]}},
         "counts": counts,
+        "yield": acct.yield_block(),
         "accounting_ok": acct.balanced(),
         "gates": g,
     }
@@ -54,5 +55,7 @@ def write_reports(out_dir: Path, metrics_path: Path, raw_dir: Path, params: Data
                  "redaction_ok": g["redaction_ok"]})
     # kept examples per source: `dvc metrics diff` and snapshot listings show where data came from
     flat["by_source"] = {src: sum(v.values()) for src, v in sorted(counts.get("by_source", {}).items())}
+    # how much of the ingested sessions' content reaches train/val (the manifest has where the rest went)
+    flat["yield"] = {k: v for k, v in manifest["yield"].items() if k != "unit"}
     write_json(metrics_path, flat)
     return g

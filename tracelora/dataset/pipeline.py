@@ -32,6 +32,7 @@ from tracelora.formats.jsonl import RawLine
 from tracelora.formats.records import FormatError, normalize, with_id
 from tracelora.formats.tally import BLANK, FILTERED, KEPT, QUARANTINED, Tally
 from tracelora.cleaning.redaction import Redactor, redact_record, scan_line
+from tracelora.cleaning.shaping import Volume, shape, volume
 from tracelora.cleaning.split import assign_split
 
 PARTS = ("parse", "redact", "filter", "dedup", "write")
@@ -44,6 +45,8 @@ EXACT = "exact"  # the Accounting.duplicates kind of a copy with the same conten
 # stands behind it (the Space). The build keeps such lines and fails the gate instead.
 POST_REDACTION_HIT = "post_redaction_hit"
 _NO_HITS: Mapping[str, int] = MappingProxyType({})
+YIELD_UNIT = ("characters of the normalized records before redaction (assistant_chars: assistant text + tool-call "
+              "names and arguments); real traces only; lines quarantined before they parse carry no measured content")
 
 
 def lsh_config(p: DataParams) -> LSHConfig:
@@ -86,6 +89,8 @@ class Fate(NamedTuple):
     split: str = ""  # "train" / "val" by content hash, for a KEPT record
     redactions: Mapping[str, int] = _NO_HITS
     leaks: Mapping[str, int] = _NO_HITS
+    volume: Volume = Volume(0, 0, 0)  # the normalized record's content (the yield block)
+    shaped: tuple[int, int] = (0, 0)  # tool-result characters trimmed after the last assistant turn, elided by the cap
 
 
 _BLANK = Fate(BLANK)
@@ -94,7 +99,8 @@ _tuple_new = tuple.__new__  # Fate for a kept record without NamedTuple's keywor
 
 class RecordStep:
     """The per-record path of phase 1, shared by `ChunkProcessor` and the Space so that both apply the
-    same guards: normalize -> redact -> quality filters -> content id -> the written line (rows with an
+    same guards: normalize -> redact -> shape (trim after the last assistant turn, cap tool results;
+    tracelora.cleaning.shaping) -> quality filters -> content id -> the written line (rows with an
     unpaired surrogate are quarantined) -> post-redaction scan of that line -> split. Every fate is
     counted into `stats`; CPU time per part goes to `timings`. It is the build's hot path: one Fate
     per line, no other allocation or pass of its own."""
@@ -102,19 +108,22 @@ class RecordStep:
     def __init__(self, params: DataParams, kind: str, stats: Optional[Tally] = None,
                  timings: Optional[Counter[str]] = None) -> None:
         self.kind, self.val_fraction = kind, params.val_fraction
+        self.max_tool_chars = params.max_tool_result_chars
         self.quality = quality_filter(params)
         self.stats = Tally() if stats is None else stats
         self.timings: Counter[str] = Counter() if timings is None else timings
 
-    def _quarantine(self, reason: str, detail: str) -> Fate:
+    def _quarantine(self, reason: str, detail: str, vol: Optional[Volume] = None) -> Fate:
         # Details are structural (keys, positions) but still go through redaction: nothing secret leaves.
         self.stats.quarantined[reason] += 1
+        if vol is not None:
+            self.stats.lose(reason, vol._asdict())
         return Fate(QUARANTINED, reason, Redactor().text(detail))
 
-    def _unencodable(self, exc: UnicodeEncodeError) -> Fate:
+    def _unencodable(self, exc: UnicodeEncodeError, vol: Volume) -> Fate:
         """A row that reached the step with an unpaired surrogate (not from the JSONL reader, which
         quarantines those itself): it cannot be written as UTF-8."""
-        return self._quarantine("invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}")
+        return self._quarantine("invalid_unicode", f"unpaired surrogate U+{ord(exc.object[exc.start]):04X}", vol)
 
     def fate(self, line: RawLine) -> Fate:
         """One line's fate, counted. KEPT carries the record, its written line and its split; exact
@@ -132,14 +141,18 @@ class RecordStep:
             record = normalize(line.row, line.origin, default_source=self.kind)
         except FormatError as exc:
             return self._quarantine(exc.reason, exc.detail)
+        vol = volume(record)
+        stats.volume_read.update(vol._asdict())
         t1 = perf_counter()
         try:
             record, hits = redact_record(record)
         except UnicodeEncodeError as exc:  # an unpaired surrogate (RE2 matches UTF-8 only)
-            return self._unencodable(exc)
+            return self._unencodable(exc, vol)
         if hits:
             stats.redactions.update(hits)
             stats.records_redacted += 1
+        # after redaction, so that a cut never leaves half a secret unrecognized
+        record, trimmed, elided = shape(record, self.max_tool_chars)
         t2 = perf_counter()
         reason = self.quality(record)
         t3 = perf_counter()
@@ -149,19 +162,20 @@ class RecordStep:
         timings["filter"] += t3 - t2
         if reason:
             stats.filtered[reason] += 1
-            return Fate(FILTERED, reason, "", None, b"", "", hits)
+            stats.lose(reason, vol._asdict())
+            return Fate(FILTERED, reason, "", None, b"", "", hits, _NO_HITS, vol)
         record = with_id(record)
         try:
             out = dumps_line(record).encode("utf-8")
         except UnicodeEncodeError as exc:  # the same, where the stdlib engine let it through
-            return self._unencodable(exc)
+            return self._unencodable(exc, vol)
         t4 = perf_counter()
         leaks = scan_line(out)  # the independent post-redaction scan, on the line as written
         split = assign_split(record["id"], self.val_fraction)
         stats.candidates += 1
         timings["dedup"] += t4 - t3
         timings["write"] += perf_counter() - t4
-        return _tuple_new(Fate, (KEPT, "", "", record, out, split, hits, leaks))
+        return _tuple_new(Fate, (KEPT, "", "", record, out, split, hits, leaks, vol, (trimmed, elided)))
 
 
 class ChunkProcessor:
@@ -179,6 +193,8 @@ class ChunkProcessor:
         self._fate = self.step.fate
         self.ids: list[int] = []
         self.splits: list[int] = []
+        self.volumes: list[Volume] = []
+        self.shaped: list[tuple[int, int]] = []
         self.leaks: dict[int, dict[str, int]] = {}
         self.labels: dict[tuple[str, str], int] = {}
         self.label_idx: list[int] = []
@@ -210,6 +226,8 @@ class ChunkProcessor:
         if fate.leaks:
             self.leaks[len(self.ids)] = dict(sorted(fate.leaks.items()))
         self.ids.append(int(record["id"][:16], 16))
+        self.volumes.append(fate.volume)
+        self.shaped.append(fate.shaped)
         self.splits.append(1 if fate.split == "val" else 0)
         self.label_idx.append(self.labels.setdefault((meta["source"], meta["task_category"]), len(self.labels)))
         self.records_out.write(fate.line + b"\n")
@@ -224,7 +242,8 @@ class ChunkProcessor:
             self._texts, self._text_bytes = [], 0
 
     def finish(self) -> dict[str, np.ndarray]:
-        """The chunk's key arrays: id64, split (1 = val), has_sig, band keys, leak hits per candidate."""
+        """The chunk's key arrays: id64, split (1 = val), has_sig, band keys, leak hits, content volume
+        (columns as in `Volume`) and tool characters shaped away (trimmed, elided) per candidate."""
         t = perf_counter()
         self.timings["write"] += self._write_s
         self._flush_signatures()
@@ -237,8 +256,10 @@ class ChunkProcessor:
             leaks[i] = sum(hits.values())
         self.timings["dedup"] += self._dedup_s + perf_counter() - t
         self._dedup_s = self._write_s = 0.0
+        vol = np.array(self.volumes, dtype=np.int64).reshape(n, len(Volume._fields))
         return {"id64": np.array(self.ids, dtype=np.uint64), "split": np.array(self.splits, dtype=np.uint8),
-                "has_sig": has_sig, "bands": bands, "leaks": leaks, "label": np.array(self.label_idx, dtype=np.int32)}
+                "has_sig": has_sig, "bands": bands, "leaks": leaks, "label": np.array(self.label_idx, dtype=np.int32),
+                "volume": vol, "shaped": np.array(self.shaped, dtype=np.int64).reshape(n, 2)}
 
 
 @dataclass
@@ -267,6 +288,12 @@ class Accounting:
     by_source: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     by_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     leaks: Counter[str] = field(default_factory=Counter)
+    # the yield block, real traces only (generated examples are not what a user's sessions yield)
+    volume_read: Counter[str] = field(default_factory=Counter)
+    volume_kept: Counter[str] = field(default_factory=Counter)
+    volume_lost: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    tool_chars_shaped: Counter[str] = field(default_factory=Counter)  # trimmed / elided, in kept records
+    quarantined_lines: int = 0  # real-trace lines quarantined (those unreadable as records carry unmeasured content)
 
     @property
     def kept(self) -> int:
@@ -279,10 +306,32 @@ class Accounting:
         self.redactions.update(stats.redactions)
         self.records_redacted += stats.records_redacted
         self.blank_lines += stats.blank_lines
+        if kind not in GENERATED_KINDS:
+            self.volume_read.update(stats.volume_read)
+            for reason, amounts in stats.volume_lost.items():
+                self.volume_lost[reason].update(amounts)
+            self.quarantined_lines += sum(stats.quarantined.values())
 
     def balanced(self) -> bool:
         return sum(self.read.values()) == (self.kept + sum(self.quarantined.values()) + sum(self.filtered.values())
                                            + sum(self.duplicates.values()))
+
+    def yield_block(self) -> dict[str, Any]:
+        """How much of the ingested real sessions reaches train/val, and where the rest went."""
+        out: dict[str, Any] = {"unit": YIELD_UNIT}
+        for name in Volume._fields:
+            read, kept = self.volume_read[name], self.volume_kept[name]
+            lost = {r: c[name] for r, c in sorted(self.volume_lost.items()) if c[name]}
+            # the goal's figure: of the sessions whose outcome is kept (not dropped as outcome_*)
+            wanted = read - sum(v for r, v in lost.items() if r.startswith("outcome_"))
+            out[name] = {"read": read, "kept": kept, "share": round(kept / read, 4) if read else None,
+                         "share_of_kept_outcomes": round(kept / wanted, 4) if wanted else None, "lost_by_reason": lost}
+        tool = out["tool_result_chars"]
+        tool["trimmed_after_last_assistant_turn"] = self.tool_chars_shaped["trimmed"]
+        tool["elided_by_cap"] = self.tool_chars_shaped["elided"]
+        tool["written"] = tool["kept"] - tool["trimmed_after_last_assistant_turn"] - tool["elided_by_cap"]
+        out["quarantined_lines"] = self.quarantined_lines
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -351,6 +400,16 @@ def merge(entries: list[Entry], status: np.ndarray, acct: Accounting, sinks: dic
         for code, name in ((1, "exact"), (2, "golden"), (3, "near")):
             acct.duplicates[name] += int((st == code).sum())
         keep = st == 0
+        if e.kind not in GENERATED_KINDS and n:
+            vol = e.keys["volume"]
+            for code, reason in ((0, ""), (1, "duplicate_exact"), (2, "golden_overlap"), (3, "duplicate_near")):
+                amounts = dict(zip(Volume._fields, vol[st == code].sum(axis=0).tolist()))
+                if code == 0:
+                    acct.volume_kept.update(amounts)
+                    trimmed, elided = e.keys["shaped"][keep].sum(axis=0).tolist()
+                    acct.tool_chars_shaped.update(trimmed=trimmed, elided=elided)
+                elif any(amounts.values()):
+                    acct.volume_lost[reason].update(amounts)
         kept_ids.append(e.keys["id64"][keep])
         if not n:
             continue

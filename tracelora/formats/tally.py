@@ -33,6 +33,13 @@ class Tally:
     redactions: Counter[str] = field(default_factory=Counter)
     records_redacted: int = 0
     candidates: int = 0  # build only: kept records that went on to phase 2 (dedup candidates)
+    # build only, for the yield block: content of every parsed record (tracelora.cleaning.shaping.Volume
+    # field -> characters or calls) and the part of it in records dropped here (reason -> field -> amount)
+    volume_read: Counter[str] = field(default_factory=Counter)
+    volume_lost: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def lose(self, reason: str, amounts: dict[str, int]) -> None:
+        self.volume_lost.setdefault(reason, Counter()).update(amounts)
 
     @property
     def kept(self) -> int:
@@ -42,9 +49,11 @@ class Tally:
         return {"read": self.read, "blank_lines": self.blank_lines, "lines": self.lines,
                 "quarantined": dict(sorted(self.quarantined.items())), "filtered": dict(sorted(self.filtered.items())),
                 "redactions": dict(sorted(self.redactions.items())), "records_redacted": self.records_redacted,
-                "candidates": self.candidates}
+                "candidates": self.candidates, "volume_read": dict(sorted(self.volume_read.items())),
+                "volume_lost": {k: dict(sorted(v.items())) for k, v in sorted(self.volume_lost.items())}}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Tally":
         return cls(d["read"], d["blank_lines"], d["lines"], Counter(d["quarantined"]), Counter(d["filtered"]),
-                   Counter(d["redactions"]), d["records_redacted"], d["candidates"])
+                   Counter(d["redactions"]), d["records_redacted"], d["candidates"], Counter(d.get("volume_read", {})),
+                   {k: Counter(v) for k, v in d.get("volume_lost", {}).items()})

@@ -3,15 +3,17 @@
 Truncation keeps the first `max_length` tokens and silently loses every later turn, usually
 including the final answer. Instead a long session becomes several windows, each:
 
-    head (leading system messages + the task, i.e. the first user message, when they fit)
+    head: the leading system messages (when they fit) + the task, i.e. the last user message before
+          the window, with `[… N earlier messages elided …]` appended when steps in between are left out
     [context: the tool call (without its prose) whose results open the window, shown without loss]
     a run of consecutive messages that ends with an assistant turn
 
-Cuts fall only between messages, never inside one; a window never starts with a tool result
-without the call that produced it; every assistant turn carries loss in exactly one window.
-An assistant turn that cannot fit in any window, even with the smallest head, is dropped with
-its tool results and counted (`dropped_turns`); a session left with no window at all is counted
-by the caller.
+So every window starts at a user turn (or the system prompt, then a user turn) and the model always
+sees what it is working on. Cuts fall only between messages, never inside one; a window never starts
+with a tool result without the call that produced it; every assistant turn carries loss in exactly
+one window. An assistant turn that cannot fit in any window, even with the task alone, is dropped
+with its tool results and counted (`dropped_turns`); a session left with no window at all is
+counted by the caller.
 """
 from __future__ import annotations
 
@@ -27,15 +29,39 @@ class Windows:
     dropped_turns: int = 0  # assistant turns that fit no window
 
 
-def _head(messages: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
-    """(system indices, task index or empty): the context every window of a session repeats."""
-    system = []
-    i = 0
-    while i < len(messages) and messages[i]["role"] == "system":
-        system.append(i)
-        i += 1
-    task = [i] if i < len(messages) and messages[i]["role"] == "user" else []
-    return system, task
+ELIDED = "[… {n} earlier messages elided …]"
+
+
+def _system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for m in messages:
+        if m["role"] != "system":
+            break
+        out.append(m)
+    return out
+
+
+def _heads(messages: list[dict[str, Any]], body_start: int, context: int) -> tuple[list[list[dict[str, Any]]], int]:
+    """(heads to try, longest first: system + task, then the task alone; where the body starts).
+    `context` messages (the opening call) sit between head and body. A body that opens with a user
+    message is its own task: it moves into the head, the marker before it."""
+    system = _system(messages)
+    if messages[body_start]["role"] == "user":
+        task, body_from = body_start, body_start + 1
+        elided = body_start - len(system)
+        msg = messages[task]
+        if elided > 0:
+            msg = {**msg, "content": f"{ELIDED.format(n=elided)}\n\n{msg['content']}"}
+    else:
+        found = [i for i in range(body_start) if messages[i]["role"] == "user"]
+        if not found:
+            return [], body_start
+        task, body_from = found[-1], body_start
+        elided = body_start - context - task - 1
+        msg = messages[task]
+        if elided > 0:
+            msg = {**msg, "content": f"{msg['content']}\n\n{ELIDED.format(n=elided)}"}
+    return ([[*system, msg], [msg]] if system else [[msg]]), body_from
 
 
 def _fits(tokenizer: Any, msgs: list[dict[str, Any]], max_length: int, tools: Any) -> dict[str, Any] | None:
@@ -52,25 +78,20 @@ def split_windows(tokenizer: Any, messages: list[dict[str, Any]], max_length: in
     if not whole["truncated"]:
         out.encodings.append(whole)
         return out
-    system, task = _head(messages)
-    heads = [system + task, system, []]
-    heads = [h for i, h in enumerate(heads) if h not in heads[:i]]
     ends = [i + 1 for i, m in enumerate(messages) if m["role"] == "assistant"]
-    start = (task or system or [-1])[-1] + 1
+    start = len(_system(messages))
     while True:
         ends_after = [e for e in ends if e > start]
         if not ends_after:
             break
-        body_start = start
         context: list[dict[str, Any]] = []
         if messages[start]["role"] == "tool":  # results of a call made in the previous window
             call = max(i for i in range(start) if messages[i]["role"] == "assistant")
             context = [{**messages[call], "content": "", "_context": True}]  # the call alone is the context
+        heads, body_start = _heads(messages, start, len(context))
         best: tuple[int, dict[str, Any]] | None = None
         for head in heads:
-            prefix = [messages[i] for i in head] + context
-            if not prefix and messages[body_start]["role"] == "assistant":
-                continue  # an assistant turn needs something before it to answer
+            prefix = head + context
             for end in ends_after:  # grow the window one assistant turn at a time
                 enc = _fits(tokenizer, prefix + messages[body_start:end], max_length, tools)
                 if enc is None:

@@ -13,8 +13,12 @@ from tracelora.ops.ingest.model import Convo, Ledger, Session, finish_record, is
 from tracelora.ops.ingest.sources import first_json_lines, iter_jsonl, jsonl_units
 
 NAME = "claude-code"
+MESSAGE = ("user", "assistant")
+# Lines that are not conversation. Those with a uuid (attachment, progress, system: turn_duration,
+# stop_hook_summary, compact_boundary, local_command, ...) sit inside the parentUuid chain and are
+# walked through; the others (file-history-snapshot, permission-mode, last-prompt, ...) stand alone.
 BOOKKEEPING = {"summary", "system", "file-history-snapshot", "queue-operation", "attachment", "custom-title",
-               "ai-title", "progress", "tag"}
+               "ai-title", "progress", "tag", "permission-mode", "last-prompt", "pr-link", "agent-name"}
 REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>\s*", re.S)
 COMMAND = re.compile(r"\A\s*<(command-name|command-message|command-args|local-command-stdout|local-command-stderr)>")
 INTERRUPT = "[Request interrupted by user"
@@ -42,18 +46,22 @@ def discover(root: Path) -> list[Path]:
 
 def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Iterator[Session]:
     display = display or str(unit)
-    entries = []
+    nodes = []  # every line with a uuid: messages, and the attachment/progress/system lines the chain runs through
     for origin, row in iter_jsonl(unit, display, ledger):
         if not isinstance(row, dict):
             ledger.quarantined(origin, "not_an_object", f"row is a JSON {type(row).__name__}")
-        elif row.get("type") in ("user", "assistant") and isinstance(row.get("uuid"), str):
-            entries.append((origin, row))
+        elif isinstance(row.get("uuid"), str):
+            nodes.append((origin, row))
+            if row.get("type") not in MESSAGE and row.get("type") not in BOOKKEEPING:
+                ledger.warn(origin, f"unknown line type {str(row.get('type'))[:40]!r} kept in the chain, not read",
+                            once_key=f"type:{display}:{row.get('type')}")
         elif row.get("type") in BOOKKEEPING:
             ledger.skip(origin, "bookkeeping")
         else:
             ledger.skip(origin, "unknown_entry_type")
             ledger.warn(origin, f"unknown line type {str(row.get('type'))[:40]!r} skipped",
                         once_key=f"type:{display}:{row.get('type')}")
+    entries = [(o, r) for o, r in nodes if r.get("type") in MESSAGE]
     sid = next((str(r["sessionId"]) for _, r in entries if r.get("sessionId")), unit.stem)
     meta: dict[str, Any] = {}
     sidechain = unit.stem.startswith("agent-") or (entries and all(r.get("isSidechain") for _, r in entries))
@@ -66,8 +74,36 @@ def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Ite
         meta.update(parent_session_id=sid, subagent=True)
         sid = f"{sid}/{unit.stem}"
     stamps = [s for s in (iso(r.get("timestamp")) for _, r in entries) if s]
-    yield Session(NAME, key, display, sid, {"entries": entries}, started=min(stamps, default=None),
-                  updated=max(stamps, default=None), origins=[o for o, _ in entries], meta=meta)
+    yield Session(NAME, key, display, sid, {"entries": nodes}, started=min(stamps, default=None),
+                  updated=max(stamps, default=None), origins=[o for o, _ in nodes], meta=meta)
+
+
+def _tool_results_only(row: dict[str, Any]) -> bool:
+    content = (row.get("message") or {}).get("content")
+    return (row.get("type") == "user" and isinstance(content, list) and bool(content)
+            and all(isinstance(b, dict) and b.get("type") == "tool_result" for b in content))
+
+
+def _prompt(row: dict[str, Any]) -> bool:
+    """A user line a person typed (text, not only tool results, not meta): where a real rewind forks."""
+    return row.get("type") == "user" and not row.get("isMeta") and not _tool_results_only(row)
+
+
+def _attached_results(nodes: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Parallel tool calls: Claude Code writes the second `tool_use` of a response as a child of the
+    first, and the first call's `tool_result` line as another child of the first, a leaf. Such a
+    tool-result-only leaf with siblings belongs to its parent's step, not to a branch of its own:
+    parent uuid -> the origins of those leaves, in file order."""
+    children: dict[str, int] = {}
+    for _, r in nodes:
+        if r.get("parentUuid"):
+            children[r["parentUuid"]] = children.get(r["parentUuid"], 0) + 1
+    out: dict[str, list[str]] = {}
+    for origin, r in nodes:
+        parent = r.get("parentUuid")
+        if parent and children.get(parent, 0) > 1 and r["uuid"] not in children and _tool_results_only(r):
+            out.setdefault(parent, []).append(origin)
+    return out
 
 
 def _user(row: dict[str, Any], origin: str, convo: Convo, used: list[str], skips: list[tuple[str, str]],
@@ -102,10 +138,27 @@ def _user(row: dict[str, Any], origin: str, convo: Convo, used: list[str], skips
         skips.append((origin, "local_command_or_empty"))
 
 
+def _abandoned(path: list[str], rows: dict[str, dict[str, Any]], prompts_under: dict[str, list[str]]) -> bool:
+    """A branch is abandoned only where the user re-prompted from an earlier point: some prompt on
+    the path has a later sibling prompt (same parent, later in the file)."""
+    for origin in path:
+        row = rows[origin]
+        siblings = prompts_under.get(row.get("parentUuid") or "", [])
+        if _prompt(row) and len(siblings) > 1 and siblings.index(origin) < len(siblings) - 1:
+            return True
+    return False
+
+
 def to_records(session: Session, ledger: Ledger) -> list[dict[str, Any]]:
-    entries = session.payload["entries"]
-    rows = dict(entries)
-    paths = tree_paths([(o, r["uuid"], r.get("parentUuid")) for o, r in entries], ledger)
+    nodes = session.payload["entries"]
+    rows = dict(nodes)
+    attached = _attached_results(nodes)
+    attached_origins = {o for group in attached.values() for o in group}
+    paths = tree_paths([(o, r["uuid"], r.get("parentUuid")) for o, r in nodes if o not in attached_origins], ledger)
+    prompts_under: dict[str, list[str]] = {}
+    for origin, r in nodes:
+        if _prompt(r) and r.get("parentUuid"):
+            prompts_under.setdefault(r["parentUuid"], []).append(origin)
     candidates = []
     for b, path in enumerate(paths):
         convo, used, skips = Convo(), [], []
@@ -113,13 +166,20 @@ def to_records(session: Session, ledger: Ledger) -> list[dict[str, Any]]:
         groups: list[list[str]] = []
         for origin in path:
             row = rows[origin]
+            if row.get("type") not in MESSAGE:  # walked through, never read
+                skips.append((origin, "bookkeeping"))
+                continue
             mid = (row.get("message") or {}).get("id") if row["type"] == "assistant" else None
             prev = rows[groups[-1][-1]] if groups else None
             if mid and prev is not None and prev["type"] == "assistant" and (prev.get("message") or {}).get("id") == mid:
                 groups[-1].append(origin)
             else:
                 groups.append([origin])
-        for group in groups:
+        steps: list[list[str]] = []
+        for group in groups:  # each step's parallel tool results right after it
+            steps.append(group)
+            steps += [[o] for member in group for o in attached.get(rows[member]["uuid"], [])]
+        for group in steps:
             first = rows[group[0]]
             if first["type"] == "user":
                 _user(first, group[0], convo, used, skips, state, ledger)
@@ -143,6 +203,7 @@ def to_records(session: Session, ledger: Ledger) -> list[dict[str, Any]]:
         candidates.append((convo, used, skips, state, b))
     keep = keep_maximal([c[0].finish() for c in candidates])
     records = []
+    roots: list[str] = []
     for (convo, used, skips, state, b), ok in zip(candidates, keep):
         for origin, reason in skips:
             ledger.skip(origin, reason)
@@ -152,9 +213,11 @@ def to_records(session: Session, ledger: Ledger) -> list[dict[str, Any]]:
             continue
         for origin in used:
             ledger.keep(origin)
-        current = not any(p[0] == paths[b][0] for p in paths[b + 1:])  # a later fork of the same root wins
-        records.append(finish_record(session, convo, stop=state["stop"], aborted=state["aborted"] or not current,
+        abandoned = _abandoned(paths[b], rows, prompts_under)
+        if paths[b][0] not in roots:  # a chain that restarts (after /compact) is the session's next segment
+            roots.append(paths[b][0])
+        records.append(finish_record(session, convo, stop=state["stop"], aborted=state["aborted"] or abandoned,
                                      origins=used, usage=usage_totals(state["usage"]), model=state["model"],
-                                     branch="current" if current else "abandoned",
-                                     branch_leaf=rows[paths[b][-1]]["uuid"]))
+                                     branch="abandoned" if abandoned else "current",
+                                     branch_leaf=rows[paths[b][-1]]["uuid"], segment=roots.index(paths[b][0])))
     return records

@@ -204,18 +204,20 @@ _ABORTED = {"aborted", "cancelled", "canceled", "interrupted", "turn_aborted"}
 
 def outcome(stop: str | None, messages: list[dict[str, Any]], last_tool_error: bool, aborted: bool = False) -> str:
     """success / failure / aborted / unknown, from the last stop reason and the end of the conversation:
-    aborted when flagged or the conversation ends on a tool call/result; failure on an error or length
-    stop, or a clean stop right after a failed tool; unknown when no stop reason was recorded."""
+    aborted when flagged (a user interrupt, an abandoned branch) or stopped as aborted; failure on an
+    error or length stop, or a clean stop right after a failed tool; unknown when no stop reason was
+    recorded or the conversation ends on a tool call/result with no abort recorded (the session was
+    exported or closed mid-run: build keeps it up to its last assistant turn)."""
     if aborted:
-        return "aborted"
-    last = messages[-1] if messages else {}
-    if last.get("role") == "tool" or last.get("tool_calls"):
         return "aborted"
     s = (stop or "").lower()
     if s in _ABORTED:
         return "aborted"
     if s in _FAILURE:
         return "failure"
+    last = messages[-1] if messages else {}
+    if last.get("role") == "tool" or last.get("tool_calls"):
+        return "unknown"
     if s in _SUCCESS:
         return "failure" if last_tool_error else "success"
     return "unknown"
