@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -72,3 +71,23 @@ def test_the_build_reports_its_yield(built: dict) -> None:
     written = sum(len(m["content"]) + sum(len(c["function"]["name"]) + len(c["function"]["arguments"]) for c in m.get("tool_calls", ()))
                   for r in built["rows"] for m in r["messages"] if m["role"] == "assistant")
     assert written / built["truth"].assistant_chars >= 0.9
+
+
+def test_no_user_name_survives_anywhere_ingest_or_build_writes(built: dict) -> None:
+    """Names from home paths are gone from every file and folder name and every byte written:
+    slugs, temp paths, `ls -l` owners, git authors, origins, reports, the manifest, the metrics."""
+    names = built["truth"].names
+    assert len(names) >= 4
+    token = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(names) + r")(?![A-Za-z0-9])", re.I)
+    written = [p for d in ("raw", "ds") for p in (built["tmp"] / d).rglob("*")] + [built["tmp"] / "metrics.json"]
+    assert len(written) > 40
+    for path in written:
+        rel = path.relative_to(built["tmp"]).as_posix()
+        assert not token.search(rel), rel
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            hit = token.search(text)
+            assert hit is None, f"{rel}: {text[max(0, hit.start() - 60):hit.end() + 20]!r}"
+    # the source store really was full of them (the test can fail)
+    source = "".join(p.read_text() for p in (built["tmp"] / "claude").rglob("*.jsonl"))
+    assert {m.lower() for m in token.findall(source)} == {n.lower() for n in names}

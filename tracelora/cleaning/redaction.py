@@ -447,7 +447,47 @@ def redact_record(record: dict[str, Any], engine: str = "auto") -> tuple[dict[st
     red = {**record, "messages": messages, "metadata": walk.value(record.get("metadata", {}))}
     if "tools" in record:
         red["tools"] = walk.value(record["tools"])
+    if r.counts.get("home_dir_user"):
+        red = _sweep_names(red, r)
     return red, r.counts
+
+
+def _sweep_names(record: dict[str, Any], r: Redactor) -> dict[str, Any]:
+    """A user name a home path gave away is replaced everywhere else in the record too (slugs, `ls -l`
+    owners, git authors, prose; tracelora.cleaning.names), by the same placeholder, counted under
+    `home_dir_user`."""
+    from tracelora.cleaning import names as N
+
+    placeholders = {value.lower(): ph for (label, value), ph in r._seen.items() if label == "USER" and N.usable(value)}
+    pat = N.pattern(placeholders)
+    if pat is None:
+        return record
+
+    def sub(m: re.Match[str]) -> str:
+        r.counts["home_dir_user"] += 1
+        return placeholders[m.group(0).lower()]
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return pat.sub(sub, v) if v else v
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+
+    messages = []
+    for msg in record["messages"]:
+        out = {**msg, "content": walk(msg["content"])}
+        if "tool_calls" in msg:
+            out["tool_calls"] = [{**c, "function": {"name": c["function"]["name"],
+                                                    "arguments": walk(c["function"]["arguments"])}}
+                                 for c in msg["tool_calls"]]
+        messages.append(out)
+    out_rec = {**record, "messages": messages, "metadata": walk(record.get("metadata", {}))}
+    if "tools" in record:
+        out_rec["tools"] = walk(record["tools"])
+    return out_rec
 
 
 def _scan_with(rules: Iterable[Rule], s: str, hits: Counter[str]) -> None:

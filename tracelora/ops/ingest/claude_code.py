@@ -63,7 +63,7 @@ def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Ite
                         once_key=f"type:{display}:{row.get('type')}")
     entries = [(o, r) for o, r in nodes if r.get("type") in MESSAGE]
     sid = next((str(r["sessionId"]) for _, r in entries if r.get("sessionId")), unit.stem)
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = {"cwd": next((r["cwd"] for _, r in entries if isinstance(r.get("cwd"), str)), None)}
     sidechain = unit.stem.startswith("agent-") or (entries and all(r.get("isSidechain") for _, r in entries))
     key = f"{unit.parent.name}/{unit.stem}"
     if unit.parent.name == "subagents":

@@ -46,7 +46,7 @@ def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Ite
             rows.append((origin, row))
     meta_row = next((r["payload"] for _, r in rows if r.get("type") == "session_meta"), {})
     sid = str(meta_row.get("id") or unit.stem)
-    meta: dict[str, Any] = {"agent": meta_row.get("originator")}
+    meta: dict[str, Any] = {"agent": meta_row.get("originator"), "cwd": meta_row.get("cwd")}
     instructions = meta_row.get("instructions") or meta_row.get("base_instructions")
     if isinstance(instructions, dict):
         instructions = instructions.get("text")

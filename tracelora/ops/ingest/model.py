@@ -327,6 +327,7 @@ def finish_record(session: Session, convo: Convo, *, stop: str | None, aborted: 
         "subagent": bool(session.meta.get("subagent", False)),
         "agent": session.meta.get("agent"),
         "title": session.meta.get("title"),
+        "cwd": session.meta.get("cwd") if isinstance(session.meta.get("cwd"), str) else None,  # the project (home scrubbed)
         "usage": usage or usage_totals([]),
         "tool_calls": len(convo.tool_names),
         "tool_errors": convo.tool_errors,

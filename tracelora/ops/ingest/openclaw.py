@@ -211,6 +211,8 @@ def _session(key: str, unit: str, sid: str, header: dict[str, Any], entries: lis
     if isinstance(version, int) and version > KNOWN_VERSION:
         ledger.warn(unit, f"session {sid}: transcript version {version} is newer than {KNOWN_VERSION}; "
                     "reading the fields this reader knows", once_key=f"v:{unit}")
+    if isinstance(header.get("cwd"), str):
+        meta.setdefault("cwd", header["cwd"])
     parent = header.get("parentSession")
     if isinstance(parent, str) and parent:
         meta["parent_session_id"] = _clean_name(Path(parent).name).split(".")[0] if "/" in parent else parent

@@ -96,7 +96,7 @@ def _session(key: str, unit: str, info: dict[str, Any], origin: str,
     t = info.get("time") if isinstance(info.get("time"), dict) else {}
     stamps = [s for s in (iso(t.get("created")), iso(t.get("updated")), *(iso(_created(m[0])) for m in messages)) if s]
     meta = {"parent_session_id": info.get("parentID"), "subagent": bool(info.get("parentID")),
-            "title": info.get("title"), "version": info.get("version")}
+            "title": info.get("title"), "version": info.get("version"), "cwd": info.get("directory")}
     origins = [origin] + [o for _, o, ps in messages for o in [o, *(po for _, po in ps)]]
     return Session(NAME, key, unit, sid, {"info": info, "origin": origin, "messages": messages},
                    started=iso(t.get("created")) or min(stamps, default=None), updated=max(stamps, default=None),

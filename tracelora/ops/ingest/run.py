@@ -17,7 +17,8 @@ from tracelora.common.log import get_logger
 from tracelora.ops.ingest import ADAPTERS, AUTO_ORDER
 from tracelora.ops.ingest.model import IngestError, Ledger
 from tracelora.formats.records import with_id
-from tracelora.cleaning.redaction import redact_record
+from tracelora.cleaning import names as N
+from tracelora.cleaning.redaction import iter_strings, redact_record
 
 log = get_logger("ingest")
 REPORT_NAME = "_ingest_report.json"  # not *.jsonl: build never reads it
@@ -36,12 +37,22 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def finalize(record: dict[str, Any], drop_system: bool = False) -> tuple[dict[str, Any], Counter[str]]:
-    """Scrub, redact (tracelora.cleaning.redaction), and id a record: what gets written."""
+def finalize(record: dict[str, Any], drop_system: bool = False,
+             names: re.Pattern[str] | None = None) -> tuple[dict[str, Any], Counter[str]]:
+    """Scrub home paths and the session's user names (tracelora.cleaning.names), redact
+    (tracelora.cleaning.redaction), and id a record: what gets written."""
     if drop_system:
         record = {**record, "messages": [m for m in record["messages"] if m["role"] != "system"]}
-    red, hits = redact_record(scrub(record))
+    red, hits = redact_record(N.scrub_value(scrub(record), names))
     return with_id(red), hits
+
+
+def session_names(records: list[dict[str, Any]], display: str, local: set[str]) -> set[str]:
+    """The user names one session reveals: its home paths and slugs (messages, tool calls, its
+    cwd), the path of the file it came from, and the local user's own."""
+    found = N.names_in(iter_strings(records))
+    found |= N.names_in([display])
+    return found | local
 
 
 @dataclass
@@ -52,6 +63,7 @@ class SourceRun:
     files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # output key -> records
     owners: dict[str, str] = field(default_factory=dict)  # output key -> session identity
     redactions: Counter[str] = field(default_factory=Counter)
+    names: set[str] = field(default_factory=set)  # every user name seen: scrubbed from the report too
 
     @property
     def name(self) -> str:
@@ -85,6 +97,8 @@ def plan(source: str, paths: list[str]) -> list[SourceRun]:
 
 def read(run: SourceRun, since: str | None = None, drop_system: bool = False) -> None:
     """Convert every unit of one adapter into run.files; errors stay per unit."""
+    local = N.local_names()
+    run.names |= local
     for unit, display in tqdm(run.units, desc=f"ingest {run.name}", unit="file", disable=None):
         kind = "sqlite" if isinstance(unit, Path) and unit.is_file() and unit.suffix in (".sqlite", ".db") else (
             "dir" if isinstance(unit, Path) and unit.is_dir() else "file")
@@ -101,14 +115,17 @@ def read(run: SourceRun, since: str | None = None, drop_system: bool = False) ->
                 records = run.adapter.to_records(session, ledger)
                 if not records:
                     continue
-                key = _key(session.key)
+                seen = session_names(records, display, local)
+                run.names |= seen
+                names = N.pattern(seen)
+                key = _key(N.scrub_text(scrub(session.key), names))
                 ident = f"{display}\0{session.session_id}"
                 if run.owners.setdefault(key, ident) != ident:
                     key = f"{key}-{hashlib.sha1(ident.encode()).hexdigest()[:8]}"
                     run.owners[key] = ident
                 out = run.files.setdefault(key, [])
                 for rec in records:
-                    final, hits = finalize(rec, drop_system)
+                    final, hits = finalize(rec, drop_system, names)
                     run.redactions.update(hits)
                     out.append(final)
                 ledger.records += len(records)
@@ -145,7 +162,7 @@ def report_of(run: SourceRun, since: str | None) -> dict[str, Any]:
         totals.update({k: u[k] for k in ("rows", "kept", "skipped", "quarantined", "sessions", "records")})
         skipped.update(u["skipped_by_reason"])
         quarantined.update(u["quarantined_by_reason"])
-    return {
+    report = {
         "source": run.name,
         "since": since,
         "totals": {**{k: totals[k] for k in ("rows", "kept", "skipped", "quarantined", "sessions", "records")},
@@ -157,6 +174,7 @@ def report_of(run: SourceRun, since: str | None) -> dict[str, Any]:
         "units": units,
         "quarantine": [q for ledger in run.ledgers for q in _redacted_quarantine(ledger)],
     }
+    return N.scrub_value(scrub(report), N.pattern(run.names))  # its paths and warnings name no one
 
 
 def _redacted_quarantine(ledger: Ledger) -> list[dict[str, str]]:
