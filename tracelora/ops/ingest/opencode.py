@@ -295,6 +295,9 @@ def to_records(session: Session, ledger: Ledger) -> list[dict[str, Any]]:
                 skips += [(morigin, "assistant_error")] + [(po, "assistant_error") for _, po in parts]
                 continue
             model = minfo.get("modelID") or model
+            system = minfo.get("system")  # older OpenCode recorded the system prompt on each assistant message
+            if isinstance(system, list) and all(isinstance(x, str) for x in system) and system:
+                session.meta.setdefault("system", "\n".join(system))
             stop = minfo.get("finish") or ("error" if err and not aborted else stop)
             tokens = minfo.get("tokens") if isinstance(minfo.get("tokens"), dict) else {}
             usage.append({**tokens, "cost": minfo.get("cost")})
