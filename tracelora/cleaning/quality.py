@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Optional
 
+from tracelora.cleaning.shaping import Volume
 from tracelora.common.params import DataParams
 
 Filter = Callable[[dict[str, Any]], Optional[str]]
+MeasuredFilter = Callable[[dict[str, Any]], tuple[Optional[str], Volume]]
 TRIVIAL = {"", "ok", "okay", "k", "done", "sure", "yes", "no", "thanks", "thank you", "got it", "will do", "noted",
            "understood", "alright", "fine", "great", "cool", "👍", ".", "...", "?"}
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
@@ -65,24 +67,33 @@ def latin_ratio(text: str) -> float:
 
 
 def quality_filter(p: DataParams) -> Filter:
+    """The filter chain: None to keep a record, else the reason (see `measured_quality_filter`)."""
+    chain = measured_quality_filter(p)
+    return lambda rec: chain(rec)[0]
+
+
+def measured_quality_filter(p: DataParams) -> MeasuredFilter:
     """The filter chain as one function (one pass over the messages instead of one per filter: the
-    build calls it for every record). Reasons are checked in this order and the first failing one
+    build calls it for every record), which also measures the record's `Volume` in that same pass
+    (the yield block; tracelora.cleaning.shaping). Reasons are checked in this order and the first failing one
     names the drop: too_few_messages, too_many_messages, no_user_turn, last_turn_not_assistant /
     empty_assistant_turn, too_short / too_long, outcome_*, trivial_assistant (if enabled),
     tool_call_without_result / tool_result_without_call (if enabled), control_chars, charset_ratio
     (if enabled)."""
     keep = set(p.keep_outcomes)
 
-    def chain(rec: dict[str, Any]) -> Optional[str]:
+    def measured(rec: dict[str, Any]) -> tuple[Optional[str], Volume]:
         messages = rec["messages"]
         conversational = chars = 0
+        a_chars = calls = t_chars = 0
         has_user = False
         all_trivial = True
         any_assistant = False
         for m in messages:
             role = m["role"]
             content = m["content"]
-            chars += len(content)
+            n = len(content)
+            chars += n
             if role != "system":
                 conversational += 1
             if role == "user":
@@ -90,34 +101,42 @@ def quality_filter(p: DataParams) -> Filter:
             elif role == "assistant":
                 any_assistant = True
                 all_trivial = all_trivial and _trivial(m)
+                a_chars += n
+                for c in m.get("tool_calls", ()):
+                    fn = c["function"]
+                    a_chars += len(fn["name"]) + len(fn["arguments"])
+                    calls += 1
+            elif role == "tool":
+                t_chars += n
+        vol = Volume(a_chars, calls, t_chars)
         if conversational < p.min_messages:
-            return "too_few_messages"
+            return "too_few_messages", vol
         if p.max_messages and conversational > p.max_messages:
-            return "too_many_messages"
+            return "too_many_messages", vol
         if not has_user:
-            return "no_user_turn"
+            return "no_user_turn", vol
         last = messages[-1]
         if last["role"] != "assistant":
-            return "last_turn_not_assistant"
+            return "last_turn_not_assistant", vol
         if not (last["content"].strip() or last.get("tool_calls")):
-            return "empty_assistant_turn"
+            return "empty_assistant_turn", vol
         if chars < p.min_chars:
-            return "too_short"
+            return "too_short", vol
         if p.max_chars and chars > p.max_chars:
-            return "too_long"
+            return "too_long", vol
         outcome = rec["metadata"]["outcome"]
         if not (p.keep_failed and outcome in ("failure", "aborted")) and outcome not in keep:
-            return f"outcome_{outcome}"
+            return f"outcome_{outcome}", vol
         if p.drop_trivial_assistant and any_assistant and all_trivial:
-            return "trivial_assistant"
+            return "trivial_assistant", vol
         if p.check_tool_structure and (reason := tool_structure(messages)):
-            return reason
+            return reason, vol
         text = "".join(m["content"] for m in messages)
         if control_ratio(text) > p.max_control_ratio:
-            return "control_chars"
+            return "control_chars", vol
         if p.min_charset_ratio > 0 and latin_ratio(text) < p.min_charset_ratio:
-            return "charset_ratio"
-        return None
+            return "charset_ratio", vol
+        return None, vol
 
-    return chain
+    return measured
 

@@ -455,10 +455,21 @@ def redact_record(record: dict[str, Any], engine: str = "auto") -> tuple[dict[st
 def _sweep_names(record: dict[str, Any], r: Redactor) -> dict[str, Any]:
     """A user name a home path gave away is replaced everywhere else in the record too (slugs, `ls -l`
     owners, git authors, prose; tracelora.cleaning.names), by the same placeholder, counted under
-    `home_dir_user`."""
+    `home_dir_user`. Most records name the user only in the home paths just redacted: one substring
+    check over the redacted text settles those."""
     from tracelora.cleaning import names as N
 
     placeholders = {value.lower(): ph for (label, value), ph in r._seen.items() if label == "USER" and N.usable(value)}
+    if not placeholders:
+        return record
+    parts = [m["content"] for m in record["messages"]]
+    parts += [c["function"]["arguments"] for m in record["messages"] for c in m.get("tool_calls", ())]
+    parts.append(dumps_line(record.get("metadata", {})))
+    if "tools" in record:
+        parts.append(dumps_line(record["tools"]))
+    text = _SEP.join(parts).lower()
+    if not any(n in text for n in placeholders):
+        return record
     pat = N.pattern(placeholders)
     if pat is None:
         return record

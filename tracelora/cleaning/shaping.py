@@ -5,8 +5,8 @@ can be learned from instead of dropped (docs/build.md, "Long sessions").
   is kept up to its last assistant turn; that turn keeps its calls, which are what the model learns.
 - `cap_tool_results`: a tool result longer than the cap keeps its head and tail around an explicit
   `[… N characters elided …]` marker, so a 200k-character log costs a few thousand characters.
-- `volume`: the content a record carries (assistant text and calls, tool output), for the manifest's
-  yield block.
+- `Volume`: the content a record carries (assistant text and calls, tool output), for the manifest's
+  yield block (`volume` measures one record on its own).
 
 All pure: each returns a new record (or the same object when nothing changes).
 """
@@ -19,7 +19,8 @@ _NEWLINE_SLACK = 200  # cut at a line break when one is this close to the cut po
 
 
 class Volume(NamedTuple):
-    """What the yield block measures, in characters of the normalized (pre-redaction) record."""
+    """What the yield block measures, in characters (the build measures the redacted record in the
+    quality filter's pass: tracelora.cleaning.quality.measured_quality_filter)."""
     assistant_chars: int  # assistant text + tool-call names and arguments: what the model learns to write
     tool_calls: int
     tool_result_chars: int
@@ -84,8 +85,19 @@ def cap_tool_results(record: dict[str, Any], max_chars: int) -> tuple[dict[str, 
 
 
 def shape(record: dict[str, Any], max_tool_chars: int) -> tuple[dict[str, Any], int, int]:
-    """trim_tail then cap_tool_results: (record, tool characters trimmed, tool characters elided)."""
+    """trim_tail then cap_tool_results: (record, tool characters trimmed, tool characters elided).
+    The build's hot path: a record that ends on an assistant turn and has no oversized tool result
+    (most) costs one loop over its messages."""
+    messages = record["messages"]
+    if messages and messages[-1]["role"] != "tool":
+        if max_tool_chars <= 0:
+            return record, 0, 0
+        for m in messages:
+            if m["role"] == "tool" and len(m["content"]) > max_tool_chars:
+                break
+        else:
+            return record, 0, 0
     trimmed = trim_tail(record)
-    cut = sum(len(m["content"]) for m in record["messages"][len(trimmed["messages"]):])
+    cut = sum(len(m["content"]) for m in messages[len(trimmed["messages"]):])
     capped, elided = cap_tool_results(trimmed, max_tool_chars)
     return capped, cut, elided

@@ -27,7 +27,7 @@ import numpy as np
 from tracelora.common.io import dumps_line
 from tracelora.common.params import DataParams
 from tracelora.cleaning.near_dedup import LSHConfig, batched_signatures, first_near_copies, matches_any, signatures
-from tracelora.cleaning.quality import quality_filter
+from tracelora.cleaning.quality import measured_quality_filter
 from tracelora.formats.jsonl import RawLine
 from tracelora.formats.records import FormatError, normalize, with_id
 from tracelora.formats.tally import BLANK, FILTERED, KEPT, QUARANTINED, Tally
@@ -45,8 +45,9 @@ EXACT = "exact"  # the Accounting.duplicates kind of a copy with the same conten
 # stands behind it (the Space). The build keeps such lines and fails the gate instead.
 POST_REDACTION_HIT = "post_redaction_hit"
 _NO_HITS: Mapping[str, int] = MappingProxyType({})
-YIELD_UNIT = ("characters of the normalized records before redaction (assistant_chars: assistant text + tool-call "
-              "names and arguments); real traces only; lines quarantined before they parse carry no measured content")
+YIELD_UNIT = ("characters of the records as redacted (assistant_chars: assistant text + tool-call names and JSON "
+              "arguments; tool_result_chars: before the cap and the trim); real traces only; lines quarantined before "
+              "they parse carry no measured content")
 
 
 def lsh_config(p: DataParams) -> LSHConfig:
@@ -109,7 +110,7 @@ class RecordStep:
                  timings: Optional[Counter[str]] = None) -> None:
         self.kind, self.val_fraction = kind, params.val_fraction
         self.max_tool_chars = params.max_tool_result_chars
-        self.quality = quality_filter(params)
+        self.quality = measured_quality_filter(params)
         self.stats = Tally() if stats is None else stats
         self.timings: Counter[str] = Counter() if timings is None else timings
 
@@ -141,12 +142,12 @@ class RecordStep:
             record = normalize(line.row, line.origin, default_source=self.kind)
         except FormatError as exc:
             return self._quarantine(exc.reason, exc.detail)
-        vol = volume(record)
-        stats.volume_read.update(vol._asdict())
         t1 = perf_counter()
         try:
             record, hits = redact_record(record)
         except UnicodeEncodeError as exc:  # an unpaired surrogate (RE2 matches UTF-8 only)
+            vol = volume(record)
+            stats.volume_read.update(vol._asdict())
             return self._unencodable(exc, vol)
         if hits:
             stats.redactions.update(hits)
@@ -154,7 +155,13 @@ class RecordStep:
         # after redaction, so that a cut never leaves half a secret unrecognized
         record, trimmed, elided = shape(record, self.max_tool_chars)
         t2 = perf_counter()
-        reason = self.quality(record)
+        reason, vol = self.quality(record)  # the volume as written, tool results before the shaping
+        if trimmed or elided:
+            vol = Volume(vol.assistant_chars, vol.tool_calls, vol.tool_result_chars + trimmed + elided)
+        read = stats.volume_read  # three additions: Counter.update(dict) costs a Python loop per record
+        read["assistant_chars"] += vol[0]
+        read["tool_calls"] += vol[1]
+        read["tool_result_chars"] += vol[2]
         t3 = perf_counter()
         timings = self.timings
         timings["parse"] += t1 - t0
