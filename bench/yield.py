@@ -102,13 +102,17 @@ def main() -> None:
         print(f"  speed          ingest {truth.bytes / 2**20 / res['ingest_s']:.1f} MB/s ({res['ingest_s']:.1f} s), "
               f"build {res['raw_bytes'] / 2**20 / res['build_s']:.1f} MB/s ({res['build_s']:.1f} s), peak RSS {res['rss_mb']:.0f} MB")
         if args.peer_python:
-            peer = subprocess.run([args.peer_python, str(ROOT / "bench/peer_dataclaw.py"), "--projects", str(store / "projects"),
-                                   "--names", ",".join(sorted(truth.names))], check=True, capture_output=True, text=True)
-            p = json.loads(peer.stdout.strip().splitlines()[-1])
-            print(f"\n== {p['peer']} {p.get('version', '')} (same store) ==")
+            runs = {}
+            for mode, extra in (("default", []), ("names given", ["--redact-names"])):
+                peer = subprocess.run([args.peer_python, str(ROOT / "bench/peer_dataclaw.py"), "--projects", str(store / "projects"),
+                                       "--names", ",".join(sorted(truth.names)), *extra], check=True, capture_output=True, text=True)
+                runs[mode] = json.loads(peer.stdout.strip().splitlines()[-1])
+            p = runs["default"]
+            print(f"\n== {p['peer']} {p.get('version', '')} (same store; exports every line, no branch selection, no filter) ==")
             print(f"  assistant text {p['assistant_chars'] / truth.assistant_chars:.1%} of the truth's characters "
-                  f"(kept-outcome sessions; it exports every session), tool calls {p['tool_calls']}/{truth.tool_calls}")
-            print(f"  records        {p['records']} from {p['sessions']} sessions; user names left {p['names_left']}")
+                  f"(includes interrupted sessions and abandoned branches), tool calls {p['tool_calls']}/{truth.tool_calls}")
+            print(f"  records        {p['records']} from {p['sessions']} sessions")
+            print(f"  user names     {p['names_left']} left by default, {runs['names given']['names_left']} when the names are configured")
             print(f"  speed          {p['mb_per_s']:.1f} MB/s ({p['seconds']:.1f} s), peak RSS {p['peak_rss_mb']:.0f} MB")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -110,3 +110,17 @@ def test_a_window_opens_at_the_user_turn_it_answers_never_mid_air(tok) -> None:
     for t in later:
         assert "TASK2: now add a regression test." in t and "TASK:" not in t
     assert any("earlier messages elided …]\n\nTASK2:" in t for t in texts)  # the second task opens a window
+
+
+def test_a_turn_after_a_huge_tool_output_gets_a_window_with_the_output_elided(tok) -> None:
+    """The turn is learned whole; the tool result before it (and a long task) keep head and tail."""
+    msgs = session(3)
+    msgs[3] = {**msgs[3], "content": "HEAD_OF_LOG " + "line of build output\n" * 400 + " TAIL_OF_LOG"}
+    w = split_windows(tok, msgs, 256)
+    assert w.dropped_turns == 0 and w.shrunk == 1
+    text = "".join(tok.decode(e["input_ids"]) for e in w.encodings)
+    assert "HEAD_OF_LOG" in text and "TAIL_OF_LOG" in text and "characters elided …]" in text
+    learned_all = "".join(learned(tok, e) for e in w.encodings)
+    for i in range(3):
+        assert learned_all.count(f"step {i}: reading.") == 1
+    assert "FINAL: the bug is in file_3.py." in learned_all

@@ -70,6 +70,7 @@ class TokenizedSet:
     split_records: int = 0  # long_sessions=window: sessions split into several windows
     windows: int = 0  # windows those sessions became
     dropped_turns: int = 0  # assistant turns that fit no window
+    shrunk_windows: int = 0  # windows whose tool results / task were elided to fit their turn
     dropped_no_assistant_tokens: int = 0  # records left with nothing to learn (counted, with origins)
     dropped_origins: list[str] = field(default_factory=list)
     tokens: int = 0
@@ -83,13 +84,13 @@ def encode_record(tokenizer: Any, rec: dict[str, Any], max_length: int, long_ses
     tools = rec.get("tools")
     if long_sessions == "window":
         w = split_windows(tokenizer, rec["messages"], max_length, tools)
-        encs, dropped_turns = w.encodings, w.dropped_turns
+        encs, dropped_turns, shrunk = w.encodings, w.dropped_turns, w.shrunk
     else:
-        encs, dropped_turns = [tokenize_for_training(tokenizer, rec["messages"], max_length, tools)], 0
+        encs, dropped_turns, shrunk = [tokenize_for_training(tokenizer, rec["messages"], max_length, tools)], 0, 0
     rows = [{"input_ids": e["input_ids"], "assistant_masks": e["assistant_masks"]} for e in encs
             if any(e["assistant_masks"])]
     return {"rows": rows, "truncated": any(e["truncated"] for e in encs), "windows": len(encs),
-            "dropped_turns": dropped_turns, "origin": str((rec.get("metadata") or {}).get("origin", rec.get("id", "?")))}
+            "dropped_turns": dropped_turns, "shrunk": shrunk, "origin": str((rec.get("metadata") or {}).get("origin", rec.get("id", "?")))}
 
 
 def _encode_in_child(args: tuple[dict[str, Any], int, str]) -> dict[str, Any]:
@@ -119,6 +120,7 @@ def tokenize_records(tokenizer: Any, records: list[dict[str, Any]], max_length: 
             out.split_records += 1
             out.windows += res["windows"]
         out.dropped_turns += res["dropped_turns"]
+        out.shrunk_windows += res["shrunk"]
         for row in res["rows"]:
             out.tokens += len(row["input_ids"])
             out.rows.append(row)
@@ -333,7 +335,8 @@ def train(base: str | Path, train_rows: TokenizedSet, val_rows: TokenizedSet, p:
             "train_examples": len(train_rows.rows), "val_examples": len(val_rows.rows),
             "long_sessions": p.long_sessions, "truncated_examples": train_rows.truncated,
             "split_sessions": train_rows.split_records, "session_windows": train_rows.windows,
-            "dropped_turns": train_rows.dropped_turns, "dropped_examples": train_rows.dropped_no_assistant_tokens,
+            "dropped_turns": train_rows.dropped_turns, "shrunk_windows": train_rows.shrunk_windows,
+            "dropped_examples": train_rows.dropped_no_assistant_tokens,
             "packing": p.packing, "padding_free": p.padding_free or p.packing,
             "trainable_params": trainable, "tokens_seen": tokens, "train_seconds": round(seconds, 2),
             "tokens_per_second": round(tokens / seconds * steps_run / max(1, int(trainer.state.global_step)), 1)

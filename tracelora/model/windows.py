@@ -11,22 +11,29 @@ including the final answer. Instead a long session becomes several windows, each
 So every window starts at a user turn (or the system prompt, then a user turn) and the model always
 sees what it is working on. Cuts fall only between messages, never inside one; a window never starts
 with a tool result without the call that produced it; every assistant turn carries loss in exactly
-one window. An assistant turn that cannot fit in any window, even with the task alone, is dropped
-with its tool results and counted (`dropped_turns`); a session left with no window at all is
-counted by the caller.
+one window. An assistant turn that cannot fit in any window, even with the task alone, gets a window of its own in which its tool results and the task are
+elided (head + tail, `[… N characters elided …]`) to fit (`shrunk`); one that fits not even so is
+dropped with its tool results and counted (`dropped_turns`); a session left with no window at all
+is counted by the caller.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracelora.cleaning.shaping import elide
 from tracelora.formats.chat_format import tokenize_for_training
+
+# Character budgets tried, in order, for the tool results and the task of a window whose one
+# assistant turn fits no window as recorded (a big tool output before it, a long pasted prompt).
+SHRINK_BUDGETS = (4000, 2000, 1000, 500, 250, 120)
 
 
 @dataclass
 class Windows:
     encodings: list[dict[str, Any]] = field(default_factory=list)  # tokenize_for_training outputs
-    dropped_turns: int = 0  # assistant turns that fit no window
+    dropped_turns: int = 0  # assistant turns that fit no window, even with its context shrunk
+    shrunk: int = 0  # windows whose tool results / task were elided (head + tail) to fit
 
 
 ELIDED = "[… {n} earlier messages elided …]"
@@ -69,6 +76,26 @@ def _fits(tokenizer: Any, msgs: list[dict[str, Any]], max_length: int, tools: An
     return None if enc["truncated"] else enc
 
 
+def _shrunk(tokenizer: Any, heads: list[list[dict[str, Any]]], context: list[dict[str, Any]],
+            body: list[dict[str, Any]], end: int, max_length: int, tools: Any) -> tuple[int, dict[str, Any]] | None:
+    """One window for the body's single assistant turn, its tool results and the task elided to
+    ever smaller character budgets (the learned turn itself is never cut); None when even the
+    smallest budget does not fit."""
+    if not heads:
+        return None
+    for budget in SHRINK_BUDGETS:
+        def cut(m: dict[str, Any]) -> dict[str, Any]:
+            if m["role"] in ("tool", "user") and len(m["content"]) > budget:
+                return {**m, "content": elide(m["content"], budget)}
+            return m
+        for head in (heads[0], heads[-1]):
+            enc = _fits(tokenizer, [cut(m) if m["role"] == "user" else m for m in head] + context + [cut(m) for m in body],
+                        max_length, tools)
+            if enc is not None:
+                return end, enc
+    return None
+
+
 def split_windows(tokenizer: Any, messages: list[dict[str, Any]], max_length: int,
                   tools: list[dict[str, Any]] | None = None) -> Windows:
     """Windows covering every assistant turn that can fit (see module docstring). A session that
@@ -99,7 +126,10 @@ def split_windows(tokenizer: Any, messages: list[dict[str, Any]], max_length: in
                 best = (end, enc)
             if best:
                 break
-        if best is None:  # the next assistant turn fits no window: drop it, go on after it
+        if best is None:  # the next assistant turn alone: with its tool results and task elided to fit
+            best = _shrunk(tokenizer, heads, context, messages[body_start:ends_after[0]], ends_after[0], max_length, tools)
+            out.shrunk += best is not None
+        if best is None:  # it fits no window even so: drop it, go on after it
             out.dropped_turns += 1
             start = ends_after[0]
             while start < len(messages) and messages[start]["role"] == "tool":  # its results go with it
