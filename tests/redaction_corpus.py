@@ -210,7 +210,7 @@ _NEGATIVE_TEMPLATES: list[Callable[[random.Random], str]] = [
                         "primary_key=True, index=True", "def validate_password(password: str) -> bool:",
                         "frontend/src/hooks/useAuthToken.ts", "api_key: str | None = None"]),
     lambda r: f"git@github.com:acme/repo-{r.randint(1, 99)}.git",
-    lambda r: f"Co-authored-by: dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
+    lambda r: "Co-authored-by: dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
     lambda r: f"{r.randint(2019, 2026)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z INFO started",
     lambda r: f"listening on 10.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}:{r.randint(1024, 9999)}",
     lambda r: f"md5: {_r(r, HEX, 32)}  dist/app-{r.randint(1, 9)}.{r.randint(0, 9)}.tar.gz",

@@ -5,7 +5,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from conftest import make_project, run, set_params, tiny_params
 

@@ -42,10 +42,12 @@ def quiet_libraries() -> None:
 
 def summary(stage: str, rows: dict[str, Any]) -> None:
     """Print the human-readable block a user reads at the end of each stage."""
+    from tracelora.common.paths import collapse_home
+
     width = max(len(k) for k in rows) if rows else 0
     print(f"\n== {stage} ==", file=sys.stdout)
     for key, value in rows.items():
         if isinstance(value, float):
             value = f"{value:.4g}"
-        print(f"  {key.ljust(width)}  {value}", file=sys.stdout)
+        print(f"  {key.ljust(width)}  {collapse_home(str(value))}", file=sys.stdout)  # paths name no one
     sys.stdout.flush()

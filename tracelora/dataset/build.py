@@ -24,7 +24,7 @@ from tqdm import tqdm
 from tracelora.common.io import atomic_open
 from tracelora.common.log import get_logger
 from tracelora.common.params import DataParams
-from tracelora.common.paths import resolve
+from tracelora.common.paths import collapse_home, resolve
 from tracelora.cleaning.redaction import get_engine
 from tracelora.dataset import synthesis
 from tracelora.dataset.cache import BuildCache, FileInfo, code_fingerprint, load_entry, params_fingerprint, process_lines, run_job
@@ -131,7 +131,7 @@ def _phase1(files: list[Path], cache: BuildCache, params: DataParams, fingerprin
             report: BuildReport) -> tuple[list[FileInfo], list[Entry]]:
     """Plan the chunks of every input file, compute the ones not cached, load every entry."""
     t0 = time.perf_counter()
-    infos = cache.plan(files, lambda p: p.as_posix(), fingerprint)
+    infos = cache.plan(files, lambda p: collapse_home(p.as_posix()), fingerprint)  # origins name no one
     jobs = [j for info in infos for j in info.jobs]
     report.bytes_in = sum(i.size for i in infos)
     report.chunks = len(jobs)

@@ -7,6 +7,7 @@ from typing import Any
 
 from tracelora.common.io import write_json
 from tracelora.common.params import DataParams
+from tracelora.common.paths import collapse_home
 from tracelora.dataset.pipeline import Accounting, lsh_config
 
 MANIFEST_VERSION = 2
@@ -35,7 +36,7 @@ def write_reports(out_dir: Path, metrics_path: Path, raw_dir: Path, params: Data
     lsh = lsh_config(params)
     manifest = {
         "version": MANIFEST_VERSION,
-        "inputs": {"raw_dir": raw_dir.as_posix(), "files": files_info, "empty_files": empty_files,
+        "inputs": {"raw_dir": collapse_home(raw_dir.as_posix()), "files": files_info, "empty_files": empty_files,
                    "seed_templates": {"synthetic": n_synth, "adversarial": n_adv},
                    "golden": {"dir": params.golden_dir, "examples": n_golden}},
         "params": params.model_dump(),

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                   + (f" x{m['world_size']} processes" if m["world_size"] > 1 else ""),
         "steps": m["steps"] if not m["resumed_from_step"] else f"{m['steps']} (resumed from step {m['resumed_from_step']})",
         "examples": f"{m['train_examples']} train, {m['val_examples']} val",
-        "long sessions": f"{m['split_sessions']} split into {m['session_windows']} windows, "
+        "long sessions": f"{m['split_sessions']} split into {m['session_windows']} windows "
+                         f"({m['shrunk_windows']} with tool output elided to fit), "
                          f"{m['dropped_turns']} turns and {m['dropped_examples']} records dropped, "
                          f"{m['truncated_examples']} truncated",
         "loss": f"final {m['final_loss']}, mean {m['mean_loss']}, val {m['eval_loss']}",

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from tracelora.common.io import atomic_open, dumps_line, write_json
 from tracelora.common.log import get_logger
+from tracelora.common.paths import collapse_home
 from tracelora.ops.ingest import ADAPTERS, AUTO_ORDER
 from tracelora.ops.ingest.model import IngestError, Ledger
 from tracelora.formats.records import with_id
@@ -22,14 +23,12 @@ from tracelora.cleaning.redaction import iter_strings, redact_record
 
 log = get_logger("ingest")
 REPORT_NAME = "_ingest_report.json"  # not *.jsonl: build never reads it
-HOME = re.compile(r"(?<![\w/])(/home/|/Users/)(?!user(?:/|\b))[A-Za-z0-9._-]+")
-WIN_HOME = re.compile(r"([A-Za-z]:\\+Users\\+)(?!user\b)[A-Za-z0-9._ -]+")
 
 
 def scrub(value: Any) -> Any:
     """Collapse /home/<name>, /Users/<name>, C:\\Users\\<name> to a generic `user` (PII in paths)."""
     if isinstance(value, str):
-        return WIN_HOME.sub(r"\1user", HOME.sub(r"\1user", value))
+        return collapse_home(value)
     if isinstance(value, list):
         return [scrub(v) for v in value]
     if isinstance(value, dict):
@@ -131,8 +130,8 @@ def read(run: SourceRun, since: str | None = None, drop_system: bool = False) ->
                 ledger.records += len(records)
                 ledger.outputs.append(f"{run.name}/{key}.jsonl")
         except IngestError as exc:
-            ledger.error = str(exc)
-            log.error("%s", exc)
+            ledger.error = N.scrub_text(collapse_home(str(exc)), N.pattern(run.names))
+            log.error("%s", ledger.error)
 
 
 def write(run: SourceRun, out_dir: Path, since: str | None) -> dict[str, Any]:
