@@ -59,3 +59,23 @@ def test_a_compact_boundary_starts_the_next_segment_at_its_summary(tmp_path: Pat
     assert roles(later) == ["user", "assistant"] and later["messages"][0]["content"].startswith("This session is being continued")
     assert all(r["metadata"]["branch"] == "current" for r in records)
     assert json.loads(records[0]["messages"][1]["tool_calls"][0]["function"]["arguments"])["file_path"].endswith("cart.py")
+
+
+def test_a_sub_agent_file_starts_at_its_prompt_without_warnings(tmp_path: Path) -> None:
+    """Its first line hangs under the parent session's Task call (a parentUuid not in the file)."""
+    base = {"sessionId": "cc-2121", "cwd": "/Users/jdoe/dev/shop", "version": "2.1.121", "isSidechain": True,
+            "userType": "external", "agentId": "a1b2"}
+    path = F.jsonl(tmp_path / "projects/-Users-jdoe-dev-shop/cc-2121/subagents/agent-a1b2.jsonl", [
+        {**base, "type": "user", "uuid": "s1", "parentUuid": "a3-in-parent", "timestamp": "2026-06-01T10:05:00.000Z",
+         "message": {"role": "user", "content": "Find every caller of total()."}},
+        {**base, "type": "progress", "uuid": "p1", "parentUuid": "s1", "timestamp": "2026-06-01T10:05:01.000Z", "data": {}},
+        {**base, "type": "assistant", "uuid": "s2", "parentUuid": "p1", "timestamp": "2026-06-01T10:05:02.000Z",
+         "message": {"id": "msg_s", "role": "assistant", "model": "claude-haiku-4-5", "stop_reason": "end_turn",
+                     "content": [{"type": "text", "text": "Two callers: checkout.py:12 and cart.py:40."}]}},
+    ])
+    rc, report, [rec] = ingest(tmp_path, "claude-code", path.parents[3])
+    assert rc == 0
+    assert_balanced(report)
+    assert roles(rec) == ["user", "assistant"] and rec["metadata"]["subagent"] is True
+    assert rec["metadata"]["parent_session_id"] == "cc-2121"
+    assert not [w for u in report["units"] for w in u["warnings"]]

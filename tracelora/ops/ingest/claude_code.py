@@ -154,7 +154,8 @@ def to_records(session: Session, ledger: Ledger) -> list[dict[str, Any]]:
     rows = dict(nodes)
     attached = _attached_results(nodes)
     attached_origins = {o for group in attached.values() for o in group}
-    paths = tree_paths([(o, r["uuid"], r.get("parentUuid")) for o, r in nodes if o not in attached_origins], ledger)
+    paths = tree_paths([(o, r["uuid"], r.get("parentUuid")) for o, r in nodes if o not in attached_origins], ledger,
+                       expect_dangling=bool(session.meta.get("subagent")))
     prompts_under: dict[str, list[str]] = {}
     for origin, r in nodes:
         if _prompt(r) and r.get("parentUuid"):

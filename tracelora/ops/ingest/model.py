@@ -364,9 +364,11 @@ def keep_maximal(conversations: list[list[dict[str, Any]]]) -> list[bool]:
     return keep
 
 
-def tree_paths(items: list[tuple[str, str | None, str | None]], ledger: Ledger) -> list[list[str]]:
+def tree_paths(items: list[tuple[str, str | None, str | None]], ledger: Ledger,
+               expect_dangling: bool = False) -> list[list[str]]:
     """Root-to-leaf paths of origins for (origin, id, parent_id) items, leaves in file order. A parent
-    that is missing (dangling) makes the item a root, with a warning; cycles stop the walk."""
+    that is missing (dangling) makes the item a root, with a warning unless `expect_dangling` (a
+    sub-agent file's prompt hangs under its parent session's entry); cycles stop the walk."""
     by_id: dict[str, tuple[str, str | None]] = {}
     for origin, iid, parent in items:
         if iid is not None and iid not in by_id:
@@ -374,7 +376,8 @@ def tree_paths(items: list[tuple[str, str | None, str | None]], ledger: Ledger) 
     has_child = set()
     for origin, iid, parent in items:
         if parent is not None and parent not in by_id:
-            ledger.warn(origin, f"dangling parent {parent[:40]}: the branch starts at this entry")
+            if not expect_dangling:
+                ledger.warn(origin, f"dangling parent {parent[:40]}: the branch starts at this entry")
         elif parent is not None:
             has_child.add(parent)
     paths = []
