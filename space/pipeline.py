@@ -10,7 +10,7 @@ import copy
 from typing import Any, Optional
 
 from tracelora.common.params import DataParams
-from tracelora.dataset.pipeline import EXACT, POST_REDACTION_HIT, Accounting, Fate, RecordStep
+from tracelora.dataset.pipeline import EXACT, Accounting, Fate, RecordStep
 from tracelora.formats.jsonl import RawLine
 from tracelora.formats.tally import BLANK, DUPLICATE, FILTERED, KEPT, QUARANTINED
 
@@ -37,8 +37,6 @@ class RecordPipeline:
         fate = self._step(kind).fate(line)
         if fate.status != KEPT or fate.record is None:
             return fate
-        if fate.leaks:
-            return self._withhold(fate)
         record = fate.record
         first = self.seen.setdefault(record["id"], line.origin)
         if first != line.origin:
@@ -50,12 +48,6 @@ class RecordPipeline:
         self.acct.by_source[meta["source"]][fate.split] += 1
         self.acct.by_category[meta["task_category"]][fate.split] += 1
         return fate
-
-    def _withhold(self, fate: Fate) -> Fate:
-        """A written line with post-redaction hits: quarantined, naming the rules only (never values)."""
-        self.acct.quarantined[POST_REDACTION_HIT] += 1
-        detail = "rule hits after redaction: " + ", ".join(f"{k}={v}" for k, v in sorted(fate.leaks.items()))
-        return fate._replace(status=QUARANTINED, reason=POST_REDACTION_HIT, detail=detail, record=None, line=b"")
 
     def accounting(self) -> Accounting:
         """The build's Accounting of everything added so far (phase-1 stats per kind plus phase 2)."""

@@ -50,12 +50,12 @@ def mixed_file(path: Path) -> Path:
     return path
 
 
-def run_build(tmp: Path, raw: Path) -> tuple[dict, Path]:
+def run_build(tmp: Path, raw: Path, expect_rc: int = 0) -> tuple[dict, Path]:
     (tmp / "params.yaml").write_text(PARAMS)
     out = tmp / "out"
     rc = build.main(["--raw", str(raw), "--seeds", str(ROOT / "data/seeds"), "--out", str(out),
                      "--metrics", str(tmp / "metrics.json"), "--params", str(tmp / "params.yaml")])
-    assert rc == 0
+    assert rc == expect_rc
     return json.loads((out / "dataset_manifest.json").read_text()), out
 
 
@@ -111,16 +111,25 @@ def leaky_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "redact_record", lambda record: ({**record}, Counter()))
 
 
-def test_a_line_that_fails_the_post_redaction_scan(tmp_path: Path, leaky_redactor: None) -> None:
-    """The build keeps the line and fails its `redaction_ok` gate; the Space, with no gate, withholds it."""
+def test_a_line_that_fails_the_post_redaction_scan(tmp_path: Path, leaky_redactor: None,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Fail closed, the same in both: the line is quarantined, never written (not to train/val, not to
+    the cache), the build fails `redaction_ok` and exits 3 with one line; the Space withholds it."""
     raw = write_jsonl(tmp_path / "raw" / "a.jsonl", [trace(1), trace(2, f"deploy with {AWS} please")])
-    manifest, out = run_build(tmp_path, tmp_path / "raw")
-    assert manifest["gates"]["redaction_ok"] is False
-    assert manifest["gates"]["post_redaction_hits_by_rule"] == {"aws_access_key": 1}
+    manifest, out = run_build(tmp_path, tmp_path / "raw", expect_rc=3)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: 2 secret-like strings survived redaction") and AWS not in err[0]
+    g = manifest["gates"]
+    assert g["redaction_ok"] is False and g["post_redaction_quarantined"] == 1
+    assert g["post_redaction_hits_by_rule"] == {"aws_access_key": 1, "independent:aws_access_key": 1}
+    assert manifest["counts"]["quarantined_by_reason"] == {POST_REDACTION_HIT: 1}
+    for name in ("train.jsonl", "val.jsonl", "quarantine.jsonl"):
+        assert AWS not in (out / name).read_text()
+    assert not any(AWS.encode() in f.read_bytes() for f in (tmp_path / "cache").rglob("*") if f.is_file())
 
     report = validate_upload(raw, "a.jsonl")
     assert [(i.line, i.status, i.reason, i.detail) for i in report.issues] == [
-        (2, QUARANTINED, POST_REDACTION_HIT, "rule hits after redaction: aws_access_key=1")]
+        (2, QUARANTINED, POST_REDACTION_HIT, "rule hits after redaction: aws_access_key=1, independent:aws_access_key=1")]
     c = report.counts
     assert AWS not in json.dumps(report.records) and AWS not in json.dumps(report.issues[0].__dict__)
     assert (c["kept"], c["quarantined_by_reason"]) == (1, {POST_REDACTION_HIT: 1})

@@ -149,10 +149,33 @@ def _check_home_user(v: str, ctx: str) -> bool:
     return v.lower() not in _GENERIC_USERS and not v.startswith(".")
 
 
+_PRINTABLE = set(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+
+
+def _check_base64_secret(v: str, ctx: str) -> bool:
+    """A base64 or base64url run (a Kubernetes Secret's `data:`, a pasted `.env`, a docker `auth`)
+    whose decoded text, mostly printable, holds a secret by the rules (decoded runs are scanned the
+    same way, so base64 inside base64 is seen too)."""
+    body = v.rstrip("=")
+    if not 16 <= len(body) <= 65536:
+        return False
+    for alt in (None, b"-_"):
+        try:
+            raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=alt, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if len(raw) < 8 or sum(b in _PRINTABLE for b in raw) < 0.9 * len(raw):
+            continue
+        hits = scan_text(raw.decode("utf-8", "replace"))
+        if any(RULE_KINDS.get(name) == "secret" for name in hits):
+            return True
+    return False
+
+
 CHECKS: dict[str, Callable[[str, str], bool]] = {
     "": lambda v, ctx: True, "mixed": _check_mixed, "token": _check_token, "password": _check_password,
     "assignment": _check_assignment, "email": _check_email, "luhn": _check_luhn, "national_id": _check_national_id,
-    "basic_auth": _check_basic_auth, "home_user": _check_home_user,
+    "basic_auth": _check_basic_auth, "home_user": _check_home_user, "base64_secret": _check_base64_secret,
 }
 
 
@@ -166,6 +189,7 @@ class Rule:
     pattern: Any  # compiled by the engine (re.Pattern or re2 regexp)
     group: int
     check: Callable[[str, str], bool]
+    order: int  # position in the table: rules always run in this order
 
     def accept(self, value: str, context: str) -> bool:
         return bool(value) and not value.startswith("<") and self.check(value, context)
@@ -181,7 +205,8 @@ class Engine:
             raise RuntimeError("engine re2 requested but google-re2 is not installed")
         self.name = name
         self.rules: tuple[Rule, ...] = tuple(
-            Rule(n, label, kind, pat, self._compile(pat), group, CHECKS[check]) for n, label, kind, pat, group, check in RULE_TABLE)
+            Rule(n, label, kind, pat, self._compile(pat), group, CHECKS[check], i)
+            for i, (n, label, kind, pat, group, check) in enumerate(RULE_TABLE))
         self._set = None
         if name == "re2":
             opts = _re2.Options()
@@ -233,7 +258,41 @@ RULES: tuple[Rule, ...] = get_engine("re").rules  # the table as stdlib patterns
 RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES)
 RULE_KINDS: dict[str, str] = {r.name: r.kind for r in RULES}
 _SEP = "\n\x00\n"  # joins a record's strings for the one-pass candidate scan
+_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_PCT_B = re.compile(rb"%[0-9A-Fa-f]{2}")
+_PCT_SEPARATORS = {"3D": "=", "3A": ":", "26": "&", "2F": "/", "3F": "?", "22": '"', "27": "'", "2C": ",", "3B": ";",
+                   "5B": "[", "5D": "]", "7B": "{", "7D": "}", "23": "#"}
+
+
+def _pct_sub(m: re.Match[str]) -> str:
+    return "  " + _PCT_SEPARATORS.get(m.group(0)[1:].upper(), " ")
+
+
+def percent_view(s: str) -> Optional[str]:
+    """`s` with each percent escape replaced by two spaces and the separator it encodes (`%3D` ->
+    `  =`; other escapes -> three spaces), or None without escapes. Same length as `s`, so a match
+    in the view is a span of `s`: a token after `token%3D` or before `%26` is bounded as in plain
+    text, and `key%3Dvalue` reads as an assignment. `%40` stays opaque: in a URL's user info it is
+    part of the password."""
+    if "%" not in s or not _PCT.search(s):
+        return None
+    return _PCT.sub(_pct_sub, s)
 _SEP_BYTES = _SEP.encode()
+
+
+def _union(a: Optional[list[Rule]], b: Optional[list[Rule]]) -> Optional[list[Rule]]:
+    """Candidate lists merged in table order (None, "every rule", wins)."""
+    if a is None or b is None:
+        return None
+    if not b:
+        return a
+    return sorted({r.order: r for r in (*a, *b)}.values(), key=lambda r: r.order)
+
+
+def _candidates(engine: "Engine", text: str) -> Optional[list[Rule]]:
+    """The engine's candidate rules for `text` and for its percent view."""
+    view = percent_view(text)
+    return engine.candidates(text) if view is None else _union(engine.candidates(text), engine.candidates(view))
 
 
 class Redactor:
@@ -255,24 +314,32 @@ class Redactor:
 
     def text(self, s: str, rules: Optional[list[Rule]] = None) -> str:
         """Redact `s` with `rules` (already known to match near `s`: applied without a search
-        first) or, when None, with the engine's candidates for `s`."""
+        first) or, when None, with the engine's candidates for `s` and its percent view; then once
+        more over the percent view (`percent_view`) where `s` has escapes."""
         searched = rules is None
         if rules is None:
-            cands = self.engine.candidates(s)
+            cands = _union(self.engine.candidates(s), self.engine.candidates(percent_view(s) or ""))
             if cands is None:
                 rules = list(self.rules)
             elif self.rules is self.engine.rules:
                 rules = cands
             else:
                 rules = [r for r in cands if any(r.name == x.name for x in self.rules)]
+        s = self._apply(s, rules, searched, False)
+        if "%" in s:
+            s = self._apply(s, rules, True, True)
+        return s
+
+    def _apply(self, s: str, rules: list[Rule], searched: bool, view: bool) -> str:
         for rule in rules:
-            if searched and not rule.pattern.search(s):
+            v = (percent_view(s) or "") if view else s
+            if not v or (searched and not rule.pattern.search(v)):
                 continue
             pieces: list[str] = []
             last = 0
-            for a, b, c, d in _spans(rule, s):
-                value = s[c:d] if c >= 0 else ""
-                if not value or not rule.accept(value, s[a:b]):
+            for a, b, c, d in _spans(rule, v):
+                value = v[c:d] if c >= 0 else ""
+                if not value or not rule.accept(value, v[a:b]):
                     continue
                 self.counts[rule.name] += 1
                 pieces.append(s[last:c])
@@ -284,13 +351,14 @@ class Redactor:
         return s
 
     def value(self, v: Any, rules: Optional[list[Rule]] = None) -> Any:
-        """Redact any JSON value; dict keys are kept (they are schema, not data)."""
+        """Redact any JSON value, dict keys included (a header name, an MCP server's key map, a
+        `usage` key can be a token)."""
         if isinstance(v, str):
             return self.text(v, rules)
         if isinstance(v, list):
             return [self.value(x, rules) for x in v]
         if isinstance(v, dict):
-            return {k: self.value(x, rules) for k, x in v.items()}
+            return {self.text(k, rules): self.value(x, rules) for k, x in v.items()}
         return v
 
     def arguments(self, args: str, rules: Optional[list[Rule]] = None) -> str:
@@ -324,14 +392,24 @@ def iter_strings(obj: Any, keys: bool = False) -> Iterator[str]:
             push(reversed(x))
 
 
+def _message_ids(msg: dict[str, Any]) -> list[str]:
+    """A tool message's `tool_call_id` and `name` (strings a record holds outside its content)."""
+    return [msg[k] for k in ("tool_call_id", "name") if isinstance(msg.get(k), str)]
+
+
 def _record_strings(record: dict[str, Any]) -> tuple[list[str], list[Any]]:
-    """All strings a record can hide a secret in, in rebuild order, and the decoded tool arguments
-    (None where the arguments are not JSON and are redacted as plain text)."""
+    """All strings a record can hide a secret in, in rebuild order (content; each call's id, name
+    and argument keys and values; a tool message's call id and name; metadata and tool schemas,
+    keys included), and the decoded tool arguments (None where they are not JSON and are redacted
+    as plain text)."""
     strings: list[str] = []
     parsed: list[Any] = []
     for msg in record["messages"]:
         strings.append(msg["content"])
         for call in msg.get("tool_calls", ()):
+            if isinstance(call.get("id"), str):
+                strings.append(call["id"])
+            strings.append(call["function"]["name"])
             args = call["function"]["arguments"]
             try:
                 value = json.loads(args)
@@ -339,10 +417,11 @@ def _record_strings(record: dict[str, Any]) -> tuple[list[str], list[Any]]:
                 value = None
                 strings.append(args)
             else:
-                strings.extend(iter_strings(value))
+                strings.extend(iter_strings(value, keys=True))
             parsed.append(value)
-    strings.extend(iter_strings(record.get("metadata", {})))
-    strings.extend(iter_strings(record.get("tools", [])))
+        strings.extend(_message_ids(msg))
+    strings.extend(iter_strings(record.get("metadata", {}), keys=True))
+    strings.extend(iter_strings(record.get("tools", []), keys=True))
     return strings, parsed
 
 
@@ -356,7 +435,11 @@ def _quick_text(record: dict[str, Any]) -> Optional[str]:
     for msg in record["messages"]:
         parts.append(msg["content"])
         for call in msg.get("tool_calls", ()):
+            if isinstance(call.get("id"), str):
+                parts.append(call["id"])
+            parts.append(call["function"]["name"])
             encoded.append(call["function"]["arguments"])
+        parts.extend(_message_ids(msg))
     encoded.append(dumps_line(record.get("metadata", {})))
     if "tools" in record:
         encoded.append(dumps_line(record["tools"]))
@@ -374,8 +457,10 @@ def _dirty(engine: Engine, strings: list[str], cands: list[Rule]) -> dict[int, l
         starts.append(pos)
         pos += len(t) + len(_SEP)
     dirty: dict[int, list[Rule]] = {}
-    for rule in cands:
-        for a, b, _, _ in _spans(rule, joined):
+    view = percent_view(joined)
+    texts = (joined,) if view is None else (joined, view)  # same length: a span is a span of both
+    for rule, text in ((r, t) for r in cands for t in texts):
+        for a, b, _, _ in _spans(rule, text):
             first = bisect_right(starts, a) - 1
             last = bisect_right(starts, max(b - 1, a)) - 1
             for i in range(first, last + 1):
@@ -404,7 +489,7 @@ class _Rebuild:
         if isinstance(v, list):
             return [self.value(x) for x in v]
         if isinstance(v, dict):
-            return {k: self.value(x) for k, x in v.items()}
+            return {self.text(k): self.value(x) for k, x in v.items()}
         return v
 
     def arguments(self, args: str, parsed: Any) -> str:
@@ -425,12 +510,12 @@ def redact_record(record: dict[str, Any], engine: str = "auto") -> tuple[dict[st
     picks the strings to redact. The reference engine runs every rule on every string instead."""
     r = Redactor(engine=engine)
     quick = _quick_text(record) if r.engine.name == "re2" else None
-    cands = r.engine.candidates(quick) if quick is not None else None  # a superset of the rules below
+    cands = _candidates(r.engine, quick) if quick is not None else None  # a superset of the rules below
     if cands == []:
         return {**record}, r.counts
     strings, parsed = _record_strings(record)
     if quick is None:
-        cands = r.engine.candidates(_SEP.join(strings))
+        cands = _candidates(r.engine, _SEP.join(strings))
         if cands == []:
             return {**record}, r.counts
     walk = _Rebuild(r, None if cands is None else _dirty(r.engine, strings, cands))
@@ -439,10 +524,18 @@ def redact_record(record: dict[str, Any], engine: str = "auto") -> tuple[dict[st
     for msg in record["messages"]:
         out = {**msg, "content": walk.text(msg["content"])}
         if "tool_calls" in msg:
-            out["tool_calls"] = [
-                {**c, "function": {"name": c["function"]["name"], "arguments": walk.arguments(c["function"]["arguments"], next(args))}}
-                for c in msg["tool_calls"]
-            ]
+            calls = []
+            for c in msg["tool_calls"]:
+                call = {**c}
+                if isinstance(c.get("id"), str):  # the same placeholder as its result's tool_call_id
+                    call["id"] = walk.text(c["id"])
+                name = walk.text(c["function"]["name"])
+                call["function"] = {"name": name, "arguments": walk.arguments(c["function"]["arguments"], next(args))}
+                calls.append(call)
+            out["tool_calls"] = calls
+        for key in ("tool_call_id", "name"):
+            if isinstance(msg.get(key), str):
+                out[key] = walk.text(msg[key])
         messages.append(out)
     red = {**record, "messages": messages, "metadata": walk.value(record.get("metadata", {}))}
     if "tools" in record:
@@ -502,17 +595,22 @@ def _sweep_names(record: dict[str, Any], r: Redactor) -> dict[str, Any]:
 
 
 def _scan_with(rules: Iterable[Rule], s: str, hits: Counter[str]) -> None:
+    """Count accepted matches in `s` and in its percent view (each span once)."""
+    view = percent_view(s)
     for rule in rules:
-        for a, b, c, d in _spans(rule, s):
-            if c >= 0 and c < d and rule.accept(s[c:d], s[a:b]):
-                hits[rule.name] += 1
+        seen: set[tuple[int, int]] = set()
+        for text in ((s,) if view is None else (s, view)):
+            for a, b, c, d in _spans(rule, text):
+                if c >= 0 and c < d and (c, d) not in seen and rule.accept(text[c:d], text[a:b]):
+                    seen.add((c, d))
+                    hits[rule.name] += 1
 
 
 def scan_text(s: str, engine: str = "auto") -> Counter[str]:
     """Count rule hits in already-written text; anything found after redaction fails `redaction_ok`.
     Independent of the Redactor: no placeholder state, every accepted match is a leak."""
     eng = get_engine(engine)
-    cands = eng.candidates(s)
+    cands = _candidates(eng, s)
     hits: Counter[str] = Counter()
     _scan_with(eng.rules if cands is None else cands, s, hits)
     return hits
@@ -542,7 +640,7 @@ def scan_record(obj: Any, engine: str = "auto") -> Counter[str]:
     strings = _written_strings(obj)
     eng = get_engine(engine)
     hits: Counter[str] = Counter()
-    cands = eng.candidates(_SEP.join(strings))
+    cands = _candidates(eng, _SEP.join(strings))
     if cands is None:
         for s in strings:
             _scan_with(eng.rules, s, hits)
@@ -570,7 +668,11 @@ def _clean_written_line(line: bytes, engine: Engine) -> bool:
                 text += _SEP_BYTES + codecs.escape_decode(text)[0]
             except (ValueError, DeprecationWarning):
                 return False
-    return not engine.candidates(text)
+    if engine.candidates(text):
+        return False
+    if b"%" in text and _PCT_B.search(text):  # the percent view, as the redactor reads it
+        return not engine.candidates(_PCT_B.sub(lambda m: ("  " + _PCT_SEPARATORS.get(m.group(0)[1:].decode().upper(), " ")).encode(), text))
+    return True
 
 
 def scan_line(line: str | bytes, engine: str = "auto") -> Counter[str]:

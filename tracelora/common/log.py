@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -51,3 +52,19 @@ def summary(stage: str, rows: dict[str, Any]) -> None:
             value = f"{value:.4g}"
         print(f"  {key.ljust(width)}  {collapse_home(str(value))}", file=sys.stdout)  # paths name no one
     sys.stdout.flush()
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:[-. ][A-Za-z]+)*")
+# how provider tokens start: a word that starts like one is not quoted, even a short one
+_TOKEN_STARTS = ("sk", "rk", "gh", "github", "xox", "xapp", "gl", "hf", "api", "npm", "AKIA", "ASIA", "AIza", "SG",
+                 "do", "shp", "pypi", "GOCSPX", "eyJ", "whsec", "key")
+
+
+def quoted(value: object) -> str:
+    """An input value named in an error or warning: quoted when it is a short plain word (a typo'd
+    role, an unknown entry type such as 'file-history-snapshot'), else only its type and length, so
+    a message never carries a piece of a secret that a rule could no longer recognize once cut."""
+    v = str(value)
+    if len(v) <= 32 and _WORD.fullmatch(v) and not v.startswith(_TOKEN_STARTS):
+        return repr(v)
+    return f"<{type(value).__name__} of {len(v)} characters>"

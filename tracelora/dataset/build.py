@@ -116,7 +116,7 @@ def build_dataset(raw_dir: Path, seeds_dir: Path, out_dir: Path, metrics_path: P
         _write_quarantine(out_dir / "quarantine.jsonl", file_issues, [*entries, *gen_entries])
         report.gates = write_reports(out_dir, metrics_path, raw_dir, params, acct, report.files, len(synth_t),
                                      len(adv_t), len(golden))
-        report.counts = acct.as_dict()
+        report.counts = {**acct.as_dict(), "review_high_entropy_tokens": acct.review_tokens}
         report.yield_ = acct.yield_block()
         report.accounting_ok = acct.balanced()
         report.leaks = sum(acct.leaks.values())
@@ -264,7 +264,9 @@ def summary_rows(report: BuildReport) -> dict[str, Any]:
         "redactions": f"{counts['redactions']} in {counts['records_redacted']} records",
         "yield": _yield_line(report.yield_),
         "min_example_ok": report.gates["min_example_ok"],
-        "redaction_ok": True if report.gates["redaction_ok"] else f"False ({report.leaks} post-redaction hits)",
+        "redaction_ok": True if report.gates["redaction_ok"] else
+        f"False ({report.leaks} post-redaction hits, {report.gates['post_redaction_quarantined']} lines quarantined)",
+        "review": f"{counts.get('review_high_entropy_tokens', 0)} random-looking tokens no rule explained (manifest: review)",
         "accounting": "balanced" if report.accounting_ok else "UNBALANCED",
         "time": f"{report.phases.get('total', 0):.1f} s",
     }

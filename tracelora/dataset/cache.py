@@ -173,7 +173,7 @@ def process_lines(lines: Iterable[RawLine], params: DataParams, kind: str, out_d
             proc.add(line)
         keys = proc.finish()
     np.savez(out_dir / "keys.npz", **keys)
-    meta = {"stats": proc.stats.to_json(), "leaks_by_rule": {str(k): v for k, v in proc.leaks.items()}, "kind": kind,
+    meta = {"stats": proc.stats.to_json(), "kind": kind,
             "labels": [list(k) for k in proc.labels]}
     (out_dir / "meta.json").write_text(json.dumps(meta, sort_keys=True))
     return {"timings": dict(proc.timings)}
@@ -202,4 +202,4 @@ def load_entry(path: Path) -> Entry:
     with np.load(path / "keys.npz") as z:
         keys = {k: z[k] for k in z.files}
     return Entry(path / "records.jsonl", path / "quarantine.jsonl", keys, Tally.from_json(meta["stats"]), meta["kind"],
-                 {int(k): v for k, v in meta["leaks_by_rule"].items()}, [tuple(x) for x in meta["labels"]])
+                 [tuple(x) for x in meta["labels"]])

@@ -32,6 +32,7 @@ from tracelora.formats.jsonl import RawLine
 from tracelora.formats.records import FormatError, normalize, with_id
 from tracelora.formats.tally import BLANK, FILTERED, KEPT, QUARANTINED, Tally
 from tracelora.cleaning.redaction import Redactor, redact_record, scan_line
+from tracelora.cleaning.leak_check import prefix_hits, review_tokens
 from tracelora.cleaning.shaping import Volume, shape, volume
 from tracelora.cleaning.split import assign_split
 
@@ -41,9 +42,11 @@ SIG_BATCH_BYTES = 1 << 18  # text per signatures() call: arrays stay cache-sized
 # A record's fate (tracelora.formats.tally): the step decides KEPT (a candidate), QUARANTINED, FILTERED
 # or BLANK; DUPLICATE is decided after it, by exact dedup (`decide` in the build, in memory in the Space).
 EXACT = "exact"  # the Accounting.duplicates kind of a copy with the same content id
-# The quarantine reason for a kept line with post-redaction scan hits, where no `redaction_ok` gate
-# stands behind it (the Space). The build keeps such lines and fails the gate instead.
+# The quarantine reason for a line that still holds a secret after redaction (the rule scan or the
+# independent detector found one): never written, in the build (which then exits non-zero and fails
+# `redaction_ok`) as in the Space.
 POST_REDACTION_HIT = "post_redaction_hit"
+MAX_REVIEW_ORIGINS = 20
 _NO_HITS: Mapping[str, int] = MappingProxyType({})
 YIELD_UNIT = ("characters of the records as redacted (assistant_chars: assistant text + tool-call names and JSON "
               "arguments; tool_result_chars: before the cap and the trim); real traces only; lines quarantined before "
@@ -81,7 +84,7 @@ class Quarantined:
 
 class Fate(NamedTuple):
     """What `RecordStep` made of one raw line. `detail` is structural and already redacted; `line` is
-    the record as written (UTF-8, no newline); `leaks` are the post-redaction scan hits of `line`."""
+    the record as written (UTF-8, no newline)."""
     status: str
     reason: str = ""
     detail: str = ""
@@ -89,7 +92,6 @@ class Fate(NamedTuple):
     line: bytes = b""
     split: str = ""  # "train" / "val" by content hash, for a KEPT record
     redactions: Mapping[str, int] = _NO_HITS
-    leaks: Mapping[str, int] = _NO_HITS
     volume: Volume = Volume(0, 0, 0)  # the normalized record's content (the yield block)
     shaped: tuple[int, int] = (0, 0)  # tool-result characters trimmed after the last assistant turn, elided by the cap
 
@@ -170,19 +172,33 @@ class RecordStep:
         if reason:
             stats.filtered[reason] += 1
             stats.lose(reason, vol._asdict())
-            return Fate(FILTERED, reason, "", None, b"", "", hits, _NO_HITS, vol)
+            return Fate(FILTERED, reason, "", None, b"", "", hits, vol)
         record = with_id(record)
         try:
             out = dumps_line(record).encode("utf-8")
         except UnicodeEncodeError as exc:  # the same, where the stdlib engine let it through
             return self._unencodable(exc, vol)
         t4 = perf_counter()
-        leaks = scan_line(out)  # the independent post-redaction scan, on the line as written
+        # the last line of defence, on the line as written: the rule scan and a detector that does not
+        # share the rules' blind spots (tracelora.cleaning.leak_check). A hit is never written.
+        leaks = scan_line(out)
+        independent = prefix_hits(out)
+        if leaks or independent:
+            found = Counter(leaks) + independent
+            stats.leaks.update(found)
+            timings["write"] += perf_counter() - t4
+            return self._quarantine(POST_REDACTION_HIT, "rule hits after redaction: "
+                                    + ", ".join(f"{k}={v}" for k, v in sorted(found.items())), vol)
+        review = review_tokens(out)
+        if review:
+            stats.review_tokens += review
+            if len(stats.review_origins) < MAX_REVIEW_ORIGINS:
+                stats.review_origins.append(line.origin)
         split = assign_split(record["id"], self.val_fraction)
         stats.candidates += 1
         timings["dedup"] += t4 - t3
         timings["write"] += perf_counter() - t4
-        return _tuple_new(Fate, (KEPT, "", "", record, out, split, hits, leaks, vol, (trimmed, elided)))
+        return _tuple_new(Fate, (KEPT, "", "", record, out, split, hits, vol, (trimmed, elided)))
 
 
 class ChunkProcessor:
@@ -202,7 +218,6 @@ class ChunkProcessor:
         self.splits: list[int] = []
         self.volumes: list[Volume] = []
         self.shaped: list[tuple[int, int]] = []
-        self.leaks: dict[int, dict[str, int]] = {}
         self.labels: dict[tuple[str, str], int] = {}
         self.label_idx: list[int] = []
         # Generated examples are never near-deduplicated (one template's examples are near-copies by
@@ -230,8 +245,6 @@ class ChunkProcessor:
                 self._flush_signatures()
         t1 = perf_counter()
         meta = record["metadata"]
-        if fate.leaks:
-            self.leaks[len(self.ids)] = dict(sorted(fate.leaks.items()))
         self.ids.append(int(record["id"][:16], 16))
         self.volumes.append(fate.volume)
         self.shaped.append(fate.shaped)
@@ -258,14 +271,11 @@ class ChunkProcessor:
         n = len(self.ids)
         bands = np.concatenate(self._bands) if self._bands else np.zeros((n, nb), dtype=np.uint64)
         has_sig = np.concatenate(self._has_sig) if self._has_sig else np.zeros(n, dtype=bool)
-        leaks = np.zeros(len(self.ids), dtype=np.int64)
-        for i, hits in self.leaks.items():
-            leaks[i] = sum(hits.values())
         self.timings["dedup"] += self._dedup_s + perf_counter() - t
         self._dedup_s = self._write_s = 0.0
         vol = np.array(self.volumes, dtype=np.int64).reshape(n, len(Volume._fields))
         return {"id64": np.array(self.ids, dtype=np.uint64), "split": np.array(self.splits, dtype=np.uint8),
-                "has_sig": has_sig, "bands": bands, "leaks": leaks, "label": np.array(self.label_idx, dtype=np.int32),
+                "has_sig": has_sig, "bands": bands, "label": np.array(self.label_idx, dtype=np.int32),
                 "volume": vol, "shaped": np.array(self.shaped, dtype=np.int64).reshape(n, 2)}
 
 
@@ -277,7 +287,6 @@ class Entry:
     keys: dict[str, np.ndarray]
     stats: Tally
     kind: str
-    leaks_by_rule: dict[int, dict[str, int]]
     labels: list[tuple[str, str]]  # (source, task_category) by keys["label"]
 
 
@@ -294,7 +303,9 @@ class Accounting:
     split: Counter[str] = field(default_factory=Counter)
     by_source: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     by_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    leaks: Counter[str] = field(default_factory=Counter)
+    leaks: Counter[str] = field(default_factory=Counter)  # post-redaction hits by rule: their lines were quarantined
+    review_tokens: int = 0  # random-looking tokens no rule explained, left in kept lines (for review)
+    review_origins: list[str] = field(default_factory=list)
     # the yield block, real traces only (generated examples are not what a user's sessions yield)
     volume_read: Counter[str] = field(default_factory=Counter)
     volume_kept: Counter[str] = field(default_factory=Counter)
@@ -313,6 +324,9 @@ class Accounting:
         self.redactions.update(stats.redactions)
         self.records_redacted += stats.records_redacted
         self.blank_lines += stats.blank_lines
+        self.leaks.update(stats.leaks)
+        self.review_tokens += stats.review_tokens
+        self.review_origins += stats.review_origins[:max(0, MAX_REVIEW_ORIGINS - len(self.review_origins))]
         if kind not in GENERATED_KINDS:
             self.volume_read.update(stats.volume_read)
             for reason, amounts in stats.volume_lost.items():
@@ -431,8 +445,6 @@ def merge(entries: list[Entry], status: np.ndarray, acct: Accounting, sinks: dic
                     source, category = e.labels[label]
                     acct.by_source[source][split] += count
                     acct.by_category[category][split] += count
-        for j in np.flatnonzero(keep & (e.keys["leaks"] > 0)).tolist():
-            acct.leaks.update(e.leaks_by_rule.get(j, {}))
     return np.concatenate(kept_ids) if kept_ids else np.zeros(0, dtype=np.uint64)
 
 

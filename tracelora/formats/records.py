@@ -19,6 +19,7 @@ import hashlib
 import json
 from typing import Any
 
+from tracelora.common.log import quoted
 from tracelora.common.io import dumps_canonical
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -120,7 +121,7 @@ def _message(msg: Any, i: int) -> dict[str, Any]:
     if role == "function":
         role = "tool"
     if role not in ROLES:
-        raise FormatError("bad_role", f"messages[{i}]: unknown role {str(role)[:20]!r}")
+        raise FormatError("bad_role", f"messages[{i}]: unknown role {quoted(role)}")
     content = msg.get("content")
     out: dict[str, Any] = {"role": role, "content": content if type(content) is str else _text(content, f"messages[{i}]")}
     if role == "assistant" and msg.get("tool_calls"):
@@ -145,7 +146,7 @@ def _sharegpt(turns: Any) -> list[dict[str, Any]]:
             raise FormatError("missing_role", f"conversations[{i}]: missing 'from'")
         role = SHAREGPT_ROLES.get(str(turn["from"]).lower())
         if role is None:
-            raise FormatError("bad_role", f"conversations[{i}]: unknown 'from' {str(turn['from'])[:20]!r}")
+            raise FormatError("bad_role", f"conversations[{i}]: unknown 'from' {quoted(turn['from'])}")
         value = _text(turn.get("value"), f"conversations[{i}]")
         if turn["from"] == "function_call":
             try:
@@ -190,7 +191,7 @@ def _outcome(value: Any) -> str:
     v = str(value).strip().lower()
     v = _OUTCOME_ALIASES.get(v, v)
     if v not in OUTCOMES:
-        raise FormatError("bad_metadata", f"outcome {str(value)[:20]!r} is not one of {', '.join(OUTCOMES)}")
+        raise FormatError("bad_metadata", f"outcome {quoted(value)} is not one of {', '.join(OUTCOMES)}")
     return v
 
 

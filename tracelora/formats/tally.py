@@ -37,6 +37,11 @@ class Tally:
     # field -> characters or calls) and the part of it in records dropped here (reason -> field -> amount)
     volume_read: Counter[str] = field(default_factory=Counter)
     volume_lost: dict[str, Counter[str]] = field(default_factory=dict)
+    # build only: post-redaction findings. `leaks` (by rule / `independent:<kind>`) quarantined their
+    # lines; `review_*` are random-looking tokens no rule explained, left in place and counted
+    leaks: Counter[str] = field(default_factory=Counter)
+    review_tokens: int = 0
+    review_origins: list[str] = field(default_factory=list)  # the first few, for a person to look at
 
     def lose(self, reason: str, amounts: dict[str, int]) -> None:
         self.volume_lost.setdefault(reason, Counter()).update(amounts)
@@ -50,10 +55,13 @@ class Tally:
                 "quarantined": dict(sorted(self.quarantined.items())), "filtered": dict(sorted(self.filtered.items())),
                 "redactions": dict(sorted(self.redactions.items())), "records_redacted": self.records_redacted,
                 "candidates": self.candidates, "volume_read": dict(sorted(self.volume_read.items())),
-                "volume_lost": {k: dict(sorted(v.items())) for k, v in sorted(self.volume_lost.items())}}
+                "volume_lost": {k: dict(sorted(v.items())) for k, v in sorted(self.volume_lost.items())},
+                "leaks": dict(sorted(self.leaks.items())), "review_tokens": self.review_tokens,
+                "review_origins": self.review_origins}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Tally":
         return cls(d["read"], d["blank_lines"], d["lines"], Counter(d["quarantined"]), Counter(d["filtered"]),
                    Counter(d["redactions"]), d["records_redacted"], d["candidates"], Counter(d.get("volume_read", {})),
-                   {k: Counter(v) for k, v in d.get("volume_lost", {}).items()})
+                   {k: Counter(v) for k, v in d.get("volume_lost", {}).items()}, Counter(d.get("leaks", {})),
+                   d.get("review_tokens", 0), list(d.get("review_origins", [])))

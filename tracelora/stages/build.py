@@ -3,6 +3,8 @@
     tracelora build --raw data/raw_traces --seeds data/seeds --out data/dataset --metrics metrics/dataset.json
 
 Writes `train.jsonl`, `val.jsonl`, `quarantine.jsonl` and `dataset_manifest.json` under --out.
+Exit codes: 0 done, 2 the build cannot start (one line), 3 a secret survived redaction somewhere: its
+lines were quarantined, never written, and the build fails closed.
 Per-chunk results are cached under `data.cache_dir` (by content hash), `data.num_proc` workers
 process new chunks; the outputs are byte-identical to a full rebuild. See docs/build.md.
 """
@@ -38,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary("build", summary_rows(report))
+    if report.leaks:  # fail closed: the lines were quarantined, and nothing downstream may run on this build
+        print(f"error: {report.leaks} secret-like strings survived redaction; their lines were quarantined "
+              f"(reason post_redaction_hit in {Path(args.out) / 'quarantine.jsonl'}, rules named in the manifest); "
+              "redaction_ok is false", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from tracelora.common.log import quoted
 from tracelora.ops.ingest.model import Convo, Ledger, Session, finish_record, iso, keep_maximal, text_of, tree_paths, usage_totals
 from tracelora.ops.ingest.sources import first_json_lines, iter_jsonl, jsonl_units
 
@@ -53,13 +54,13 @@ def iter_sessions(unit: Path, ledger: Ledger, display: str | None = None) -> Ite
         elif isinstance(row.get("uuid"), str):
             nodes.append((origin, row))
             if row.get("type") not in MESSAGE and row.get("type") not in BOOKKEEPING:
-                ledger.warn(origin, f"unknown line type {str(row.get('type'))[:40]!r} kept in the chain, not read",
+                ledger.warn(origin, f"unknown line type {quoted(row.get('type'))} kept in the chain, not read",
                             once_key=f"type:{display}:{row.get('type')}")
         elif row.get("type") in BOOKKEEPING:
             ledger.skip(origin, "bookkeeping")
         else:
             ledger.skip(origin, "unknown_entry_type")
-            ledger.warn(origin, f"unknown line type {str(row.get('type'))[:40]!r} skipped",
+            ledger.warn(origin, f"unknown line type {quoted(row.get('type'))} skipped",
                         once_key=f"type:{display}:{row.get('type')}")
     entries = [(o, r) for o, r in nodes if r.get("type") in MESSAGE]
     sid = next((str(r["sessionId"]) for _, r in entries if r.get("sessionId")), unit.stem)

@@ -17,6 +17,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
+from tracelora.common.log import quoted
 from tracelora.ops.ingest.model import Convo, Ledger, Session, finish_record, iso, keep_maximal, text_of, usage_totals
 from tracelora.ops.ingest.sources import (first_json_lines, is_sqlite, iter_jsonl, iter_jsonl_bytes, open_sqlite_ro,
                                    read_json_file, sqlite_error, sqlite_tables, tables, zstd_bytes)
@@ -394,7 +395,7 @@ def _play(entry: dict[str, Any], origin: str, seg: _Segment, ledger: Ledger) -> 
         seg.skips.append((origin, "bookkeeping"))
     else:
         seg.skips.append((origin, "unknown_entry_type"))
-        ledger.warn(origin, f"unknown entry type {str(kind)[:40]!r} skipped", once_key=f"type:{ledger.unit}:{kind}")
+        ledger.warn(origin, f"unknown entry type {quoted(kind)} skipped", once_key=f"type:{ledger.unit}:{kind}")
 
 
 def _user_turn(seg: _Segment, origin: str, text: str) -> None:
@@ -462,7 +463,7 @@ def _play_message(msg: Any, origin: str, seg: _Segment, ledger: Ledger) -> None:
             seg.skips.append((origin, "empty_message"))
     else:
         seg.skips.append((origin, "unknown_role"))
-        ledger.warn(origin, f"unknown message role {str(role)[:40]!r} skipped", once_key=f"role:{ledger.unit}:{role}")
+        ledger.warn(origin, f"unknown message role {quoted(role)} skipped", once_key=f"role:{ledger.unit}:{role}")
 
 
 def _branches(entries: list[tuple[str, dict]], ledger: Ledger) -> tuple[list[list[tuple[str, dict]]], int]:

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from tracelora.common.log import quoted
 from tracelora.ops.ingest.model import Convo, Ledger, Session, finish_record, iso, usage_totals
 from tracelora.ops.ingest.sources import is_sqlite, open_sqlite_ro, read_json_file, sqlite_error, sqlite_tables, tables
 
@@ -305,7 +306,7 @@ def to_records(session: Session, ledger: Ledger) -> list[dict[str, Any]]:
             used.append(morigin)
         else:
             skips += [(morigin, "unknown_role")] + [(po, "unknown_role") for _, po in parts]
-            ledger.warn(morigin, f"unknown message role {str(role)[:40]!r} skipped", once_key=f"role:{role}")
+            ledger.warn(morigin, f"unknown message role {quoted(role)} skipped", once_key=f"role:{role}")
     for origin, reason in skips:
         ledger.skip(origin, reason)
     if not convo.has_assistant():
@@ -358,5 +359,5 @@ def _assistant_steps(parts: list[tuple[dict[str, Any], str]], convo: Convo, used
             skips.append((po, SKIP_PARTS.get(kind, "ignored_text" if kind == "text" else "file_part")))
         else:
             skips.append((po, "unknown_part_type"))
-            ledger.warn(po, f"unknown part type {str(kind)[:40]!r} skipped", once_key=f"part:{kind}")
+            ledger.warn(po, f"unknown part type {quoted(kind)} skipped", once_key=f"part:{kind}")
     flush()
