@@ -211,6 +211,13 @@ def redaction_report() -> None:
     for cls, r in sorted(rec.items()):
         print(f"| {cls} | {r:.3f} |")
     print(f"\nhard negatives changed: {fp}/{len(negs)} (false-positive rate {fp / len(negs):.4f})")
+    from test_redaction_hard import HARD_NEGATIVES, recall as hard_recall
+    hard = hard_recall("auto", per_class=200)
+    print("\nsecrets in harder places (tests/redaction_hard_corpus.py, anywhere in a record):\n| class | recall |\n|---|---|")
+    for cls, r in sorted(hard.items()):
+        print(f"| {cls} | {r:.3f} |")
+    hfp = sum(Redactor().text(t) != t for t in HARD_NEGATIVES)
+    print(f"\nnew hard negatives changed: {hfp}/{len(HARD_NEGATIVES)}")
 
 
 def main() -> None:

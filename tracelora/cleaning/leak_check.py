@@ -61,14 +61,22 @@ _PREFIX_RE = _compile(_ALL)
 _TOKEN_RE = _compile(_TOKEN)
 
 
+def _bytes(line: bytes | str) -> Any:
+    """RE2 searches UTF-8 bytes directly (a str would be re-encoded on every call); stdlib `re`
+    needs str."""
+    if _re2 is None:
+        return line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    return line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+
+
 def prefix_hits(line: bytes | str) -> Counter[str]:
     """Prefixed tokens left in a written line, by kind (`independent:<kind>`)."""
-    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    text = _bytes(line)
     hits: Counter[str] = Counter()
     if not _PREFIX_RE.search(text):
         return hits
     for m in _PREFIX_RE.finditer(text):
-        if len(set(m.group(0))) < 8:  # `sk-proj-xxxxxxxx…`, `AKIAXXXXXXXXXXXXXXXX`: a placeholder, not a key
+        if len(set(m.group(0)[-16:])) < 6 and m.lastindex != len(_KINDS):  # `sk-proj-xxxx…`: a placeholder
             continue
         for i, kind in enumerate(_KINDS, start=1):
             if m.group(i) is not None:
@@ -82,8 +90,8 @@ def _entropy(s: str) -> float:
     return -sum(c / len(s) * math.log2(c / len(s)) for c in counts.values())
 
 
-def _random_looking(tok: str) -> bool:
-    t = tok.rstrip("=")
+def _random_looking(tok: str | bytes) -> bool:
+    t = (tok.decode("ascii") if isinstance(tok, bytes) else tok).rstrip("=")
     if _HEX.fullmatch(t) or _WORDY.search(t):
         return False
     if not (any(c.islower() for c in t) and any(c.isupper() for c in t) and sum(c.isdigit() for c in t) >= 2):
@@ -91,9 +99,15 @@ def _random_looking(tok: str) -> bool:
     return _entropy(t) >= 4.2
 
 
+_ID_PREFIX = re.compile(rb'\{"id":"[0-9a-f]{64}",')
+
+
 def review_tokens(line: bytes | str) -> int:
-    """How many long random-looking tokens a written line still holds (for review, not rewritten)."""
-    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    """How many long random-looking tokens a written line still holds (for review, not rewritten).
+    The record's own content id (64 hex characters, first in every written line) is skipped."""
+    text = _bytes(line)
+    if isinstance(text, bytes) and _ID_PREFIX.match(text):
+        text = text[74:]
     if not _TOKEN_RE.search(text):
         return 0
     return sum(1 for m in _TOKEN_RE.finditer(text) if _random_looking(m.group(0)))

@@ -80,6 +80,11 @@ def _check_mixed(v: str, ctx: str) -> bool:
     return _classes(v) >= 2 and any(c.isdigit() for c in v)
 
 
+def _check_strong(v: str, ctx: str) -> bool:
+    """Lower case, upper case and digits all present: a random key, not a word glued to a prefix."""
+    return _classes(v) == 3
+
+
 def _check_token(v: str, ctx: str) -> bool:
     return not _is_placeholder(v) and (any(c.isdigit() for c in v) or len(v) >= 32) and _classes(v) >= 2
 
@@ -173,7 +178,7 @@ def _check_base64_secret(v: str, ctx: str) -> bool:
 
 
 CHECKS: dict[str, Callable[[str, str], bool]] = {
-    "": lambda v, ctx: True, "mixed": _check_mixed, "token": _check_token, "password": _check_password,
+    "": lambda v, ctx: True, "mixed": _check_mixed, "strong": _check_strong, "token": _check_token, "password": _check_password,
     "assignment": _check_assignment, "email": _check_email, "luhn": _check_luhn, "national_id": _check_national_id,
     "basic_auth": _check_basic_auth, "home_user": _check_home_user, "base64_secret": _check_base64_secret,
 }
@@ -394,6 +399,8 @@ def iter_strings(obj: Any, keys: bool = False) -> Iterator[str]:
 
 def _message_ids(msg: dict[str, Any]) -> list[str]:
     """A tool message's `tool_call_id` and `name` (strings a record holds outside its content)."""
+    if msg["role"] != "tool":
+        return []
     return [msg[k] for k in ("tool_call_id", "name") if isinstance(msg.get(k), str)]
 
 

@@ -43,7 +43,9 @@ def _base64_fragments(words: tuple[str, ...]) -> str:
 _B64_WORDS = ("AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-",
               "xapp-", "sk_live_", "rk_live_", "sk-", "AIza", "hf_", "npm_", "SG.", "dop_v1_", "GOCSPX-", "-----BEGIN",
               "PRIVATE KEY", "TOKEN", "token", "Token", "SECRET", "secret", "PASSWORD", "password", "passwd", "API_KEY",
-              "api_key", "apiKey", "AccountKey", "_KEY=", "eyJ")
+              "api_key", "apiKey", "AccountKey", "_KEY=", "eyJ", "sk-ant-", "sk-proj-", "sk_test_", "rk_test_",
+              # basic-auth style `user:secret` (docker `auths`, .netrc, git credentials)
+              "user:", "admin:", "root:", "oauth2:", "x-access-token:", "deploy:", "_json_key:")
 _B64 = r"[A-Za-z0-9+/_-]"
 _END = r"(?:[^A-Za-z0-9_]|$)"  # a word end that also works where \b cannot (after '-')
 _B64END = r"(?:[^A-Za-z0-9/+=]|$)"
@@ -93,8 +95,10 @@ RULE_TABLE: tuple[tuple[str, str, str, str, int, str], ...] = (
     # --- AI providers -------------------------------------------------------------------------
     ("anthropic_key", "SECRET_ANTHROPIC_KEY", "secret", r"(sk-ant-[A-Za-z0-9_-]{20,})", 1, ""),
     ("openai_key", "SECRET_OPENAI_KEY", "secret", r"(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})", 1, "mixed"),
-    # the bare `sk-` prefix also ends words (`disk-usage-...`): not after a letter
+    # the bare `sk-` prefix also ends words (`disk-usage-...`): not after a letter, unless the
+    # token is long and has all three character classes, as the legacy 48-character keys do
     ("openai_key", "SECRET_OPENAI_KEY", "secret", r"(?:^|[^A-Za-z])(sk-[A-Za-z0-9_-]{20,})", 1, "mixed"),
+    ("openai_key", "SECRET_OPENAI_KEY", "secret", r"(sk-[A-Za-z0-9]{40,})", 1, "strong"),
     ("huggingface_token", "SECRET_HF_TOKEN", "secret", r"((?:hf_|api_org_)[A-Za-z0-9]{30,})", 1, ""),
     # --- generic tokens -------------------------------------------------------------------------
     ("jwt", "SECRET_JWT", "secret", r"(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})", 1, ""),
