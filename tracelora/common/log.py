@@ -68,3 +68,18 @@ def quoted(value: object) -> str:
     if len(v) <= 32 and _WORD.fullmatch(v) and not v.startswith(_TOKEN_STARTS):
         return repr(v)
     return f"<{type(value).__name__} of {len(v)} characters>"
+
+
+def os_error_line(exc: OSError) -> str:
+    """`error: <path>: <reason> (ENOSPC)`: what a command prints when the disk is full, a folder is
+    read-only or an input vanished mid-run (atomic writes leave the previous outputs intact)."""
+    import errno as _errno
+
+    from tracelora.common.paths import collapse_home
+
+    code = _errno.errorcode.get(exc.errno or 0, "")
+    where = exc.filename if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    text = f"{where}: " if where else ""
+    return collapse_home(f"error: {text}{exc.strerror or exc}" + (f" ({code})" if code else ""))

@@ -196,13 +196,35 @@ def _format_error(path: Path, err: ValidationError) -> str:
     return f"{path}: {key}: {msg}{more}"
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently;
+    DVC's parser refuses the file, so the stages must not run on a value DVC never saw)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Parse and validate the whole file, so a typo anywhere is caught by whichever stage runs first."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
+    except _DuplicateKey as exc:
+        raise ParamsError(f"{path}:{exc.line}: duplicate key {exc.key!r} (DVC refuses the file too; keep one)") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f":{line + 1}" if line is not None else ""

@@ -107,7 +107,10 @@ class BuildCache:
                 self._index = json.loads((root / "files.json").read_text())
             except (OSError, ValueError):
                 self._index = {}
-        self._tmp = Path(tempfile.mkdtemp(prefix="build-", dir=root)) if root is not None else Path(tempfile.mkdtemp(prefix="build-"))
+        if root is not None:
+            _sweep_scratch(root)
+        prefix = f"build-{os.getpid()}-"
+        self._tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=root)) if root is not None else Path(tempfile.mkdtemp(prefix=prefix))
 
     def plan(self, files: Iterable[Path], rel_of: Any, fingerprint: str, chunk_bytes: int = CHUNK_BYTES) -> list[FileInfo]:
         infos = []
@@ -161,6 +164,19 @@ class BuildCache:
         for d in (self.root / "entries").iterdir():
             if d.name not in self.used:
                 shutil.rmtree(d, ignore_errors=True)
+
+
+def _sweep_scratch(root: Path) -> None:
+    """Scratch dirs (`build-<pid>-*`) and half-written entries (`<key>.tmp<pid>`) of builds that were
+    killed: removed when their pid no longer runs (a concurrent build's stay)."""
+    from tracelora.common.io import pid_alive
+
+    for d in [*root.glob("build-*"), *(root / "entries").glob("*.tmp*")]:
+        tag = d.name.split("-")[1] if d.name.startswith("build-") else d.name.rsplit(".tmp", 1)[-1]
+        if tag.isdigit() and not pid_alive(int(tag)):
+            shutil.rmtree(d, ignore_errors=True)
+        elif d.name.startswith("build-") and not tag.isdigit():  # from before pids were in the name
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def process_lines(lines: Iterable[RawLine], params: DataParams, kind: str, out_dir: Path) -> dict[str, Any]:
