@@ -32,6 +32,7 @@ SEEDS_DIR = Path(os.environ.get("SPACE_SEEDS_DIR", Path(__file__).resolve().pare
 MAX_BYTES = int(float(os.environ.get("SPACE_MAX_UPLOAD_MB", MAX_UPLOAD_BYTES / 2**20)) * 2**20)
 MAX_ROWS = int(os.environ.get("SPACE_MAX_UPLOAD_ROWS", MAX_UPLOAD_ROWS))
 DOWNLOAD_DIR = Path(tempfile.mkdtemp(prefix="space-downloads-"))
+DOWNLOAD_MAX_BYTES = int(float(os.environ.get("SPACE_DOWNLOAD_MAX_MB", 256)) * 2**20)  # the folder stays under this
 ISSUE_COLUMNS = ["line", "status", "reason", "detail"]
 
 CATALOGUE = Catalogue.load(SEEDS_DIR)
@@ -50,7 +51,7 @@ def on_generate(categories: list[str], count: float, share: float, attacks: list
         empty = _bars([], ["task_category", "count"]), _bars([], ["tokens", "examples"])
         return (f"**Cannot generate:** {exc}", render.preview_html([]), *empty, None, None)
     ds = generate_dataset(CATALOGUE, opts)
-    jsonl_path, zip_path = write_downloads(ds, CATALOGUE, DOWNLOAD_DIR)
+    jsonl_path, zip_path = write_downloads(ds, CATALOGUE, DOWNLOAD_DIR, max_bytes=DOWNLOAD_MAX_BYTES)
     s = stats.summary(ds.records, ds.splits)
     c = ds.counts
     tok = s.get("tokens", {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import json
 import zipfile
 from dataclasses import asdict
@@ -71,9 +72,14 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def write_downloads(ds: Dataset, cat: Catalogue, out_dir: str | Path) -> tuple[Path, Path]:
+MAX_DOWNLOAD_BYTES = 256 * 2**20  # the download folder of a public Space stays under this
+MAX_DOWNLOAD_AGE_S = 3600.0  # and keeps no file longer than this
+
+
+def write_downloads(ds: Dataset, cat: Catalogue, out_dir: str | Path, max_bytes: int = MAX_DOWNLOAD_BYTES,
+                    max_age_s: float = MAX_DOWNLOAD_AGE_S) -> tuple[Path, Path]:
     """Write `<stem>.jsonl` and `<stem>.zip` atomically (two users asking for the same options write
-    the same bytes to the same name, never a torn file)."""
+    the same bytes to the same name, never a torn file), then prune the folder (`prune_downloads`)."""
     out_dir = Path(out_dir)
     stem = file_stem(ds)
     files = bundle_files(ds, cat)
@@ -81,4 +87,31 @@ def write_downloads(ds: Dataset, cat: Catalogue, out_dir: str | Path) -> tuple[P
     for path, data in zip(paths, (files["dataset.jsonl"], zip_bytes(files))):
         with atomic_open(path, "wb") as fh:
             fh.write(data)
+    prune_downloads(out_dir, max_bytes, max_age_s, keep=set(paths))
     return paths
+
+
+def prune_downloads(out_dir: Path, max_bytes: int, max_age_s: float, keep: set[Path], now: float | None = None) -> int:
+    """Delete downloads older than `max_age_s`, then the oldest ones until the folder holds at most
+    `max_bytes` (the files just written are kept): a public Space must not fill its disk one distinct
+    request (~5.6 MB) at a time. Returns how many files were removed."""
+    now = time.time() if now is None else now
+    files = []
+    for p in out_dir.iterdir():
+        try:
+            st = p.stat()
+        except OSError:  # removed by a concurrent request
+            continue
+        if p.is_file():
+            files.append((st.st_mtime, st.st_size, p))
+    files.sort()
+    total = sum(size for _, size, _ in files)
+    removed = 0
+    for mtime, size, p in files:
+        if p in keep:
+            continue
+        if now - mtime > max_age_s or total > max_bytes:
+            p.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+    return removed

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -283,3 +284,21 @@ def test_app_handlers_report_errors_and_delete_uploads(cat: Catalogue, tmp_path:
     status, issues, preview = app.on_upload(str(upload))
     assert "mine.jsonl:2: invalid_json" in status and list(issues["line"]) == [2] and "Hidden files too." in preview
     assert not upload.exists()  # Gradio's copy of the upload is gone once checked
+
+
+def test_the_download_folder_stays_bounded_under_repeated_requests(cat: Catalogue, tmp_path: Path) -> None:
+    """A public Space: many distinct requests never fill the disk; the files of the latest request stay."""
+    out = tmp_path / "downloads"
+    out.mkdir()
+    sizes = []
+    for seed in range(12):
+        paths = write_downloads(generate_dataset(cat, opts(cat, seed=seed)), cat, out, max_bytes=1_500_000)
+        assert all(p.exists() for p in paths)
+        sizes.append(sum(p.stat().st_size for p in out.iterdir()))
+    one = sum(p.stat().st_size for p in paths)
+    assert max(sizes) <= max(1_500_000, one) and len(list(out.iterdir())) < 24
+    # and nothing older than the age limit survives a later request
+    for p in out.iterdir():
+        os.utime(p, (1, 1))
+    latest = write_downloads(generate_dataset(cat, opts(cat, seed=99)), cat, out, max_age_s=60)
+    assert sorted(out.iterdir()) == sorted(latest)
