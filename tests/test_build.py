@@ -148,3 +148,22 @@ def test_unpaired_surrogate_from_any_source_is_quarantined(tmp_path: Path) -> No
     assert proc.stats.quarantined == {"invalid_unicode": 1} and proc.stats.candidates == 1
     assert json.loads((tmp_path / "q.jsonl").read_text()) == {"origin": "hf:x:1", "reason": "invalid_unicode",
                                                               "detail": "unpaired surrogate U+D800"}
+
+
+def test_a_session_ingested_twice_with_different_content_is_reported(tmp_path: Path, capsys) -> None:
+    """An old export beside a new one: both kept (they may be honest), but counted and named."""
+    def session(answer: str) -> dict:
+        rec = trace(1)
+        rec["messages"][-1]["content"] = answer
+        rec["metadata"] = {"source": "claude-code", "session_id": "sess-42", "branch_leaf": "u9", "segment": 0,
+                           "outcome": "success"}
+        return rec
+    raw = tmp_path / "raw"
+    write_jsonl(raw / "old/export.jsonl", [session("Fixed `f1` in `src/mod_1.py`: the old answer, 3 passed.")])
+    write_jsonl(raw / "new/export.jsonl", [session("Fixed `f1` by rewriting `src/mod_1.py` entirely; 5 passed now.")]
+                + [trace(i) for i in range(2, 6)])
+    manifest, _ = run_build(tmp_path, raw, "data: {min_examples: 1, synthetic_ratio: 0, adversarial_ratio: 0, near_dedup: false}\n")
+    c = manifest["counts"]["session_conflicts"]
+    assert c["sessions"] == 1 and c["examples"][0]["session_id"] == "sess-42"
+    assert sorted(o.split("/")[-2] for o in c["examples"][0]["origins"]) == ["new", "old"]
+    assert "1 sessions kept twice with different content" in capsys.readouterr().out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from conftest import ROOT, write_jsonl
 
 from tracelora.stages import build
@@ -34,7 +35,8 @@ def session(i: int, rng: random.Random, n_words: int = 60) -> dict:
 
 def build_into(tmp: Path, raw: Path, out_name: str, extra: str = "") -> tuple[dict, Path]:
     params = tmp / "params.yaml"
-    params.write_text("data:\n  min_examples: 1\n  synthetic_ratio: 0.2\n  adversarial_ratio: 0.1\n" + extra)
+    data = {"min_examples": 1, "synthetic_ratio": 0.2, "adversarial_ratio": 0.1, **(yaml.safe_load(extra) or {})}
+    params.write_text(yaml.safe_dump({"data": data}))  # `extra` overrides (a key given twice is refused)
     out = tmp / out_name
     rc = build.main(["--raw", str(raw), "--seeds", str(ROOT / "data/seeds"), "--out", str(out),
                      "--metrics", str(tmp / f"{out_name}.metrics.json"), "--params", str(params)])

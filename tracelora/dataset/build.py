@@ -29,7 +29,8 @@ from tracelora.cleaning.redaction import get_engine
 from tracelora.dataset import synthesis
 from tracelora.dataset.cache import BuildCache, FileInfo, code_fingerprint, load_entry, params_fingerprint, process_lines, run_job
 from tracelora.dataset.manifest import write_reports
-from tracelora.dataset.pipeline import Accounting, Entry, decide, fill_signatures, golden_keys, lsh_config, merge
+from tracelora.dataset.pipeline import (Accounting, Entry, decide, fill_signatures, golden_keys, lsh_config, merge,
+                                        session_conflicts)
 from tracelora.dataset.synthesis import SeedError, Template, generate, load_templates
 from tracelora.formats.jsonl import RawLine, find_trace_files, read_lines
 
@@ -95,6 +96,7 @@ def build_dataset(raw_dir: Path, seeds_dir: Path, out_dir: Path, metrics_path: P
             status, info = decide(entries, np.zeros(0, dtype=np.uint64), golden, params.near_dedup)
             t4 = time.perf_counter()
             kept_ids = merge(entries, status, acct, sinks)
+            acct.session_conflicts = session_conflicts(entries, status)
             acct.near_dup_cross_split += info["cross_split"]
             t5 = time.perf_counter()
             gen_entries = _generated_all(cache, seeds_dir, synth_t, adv_t, acct.kept, params, fingerprint, report)
@@ -263,6 +265,7 @@ def summary_rows(report: BuildReport) -> dict[str, Any]:
                       f"{counts['near_dup_cross_split_prevented']} train/val straddles prevented",
         "redactions": f"{counts['redactions']} in {counts['records_redacted']} records",
         "yield": _yield_line(report.yield_),
+        "sessions twice": _conflict_line(report.counts.get("session_conflicts") or {}),
         "min_example_ok": report.gates["min_example_ok"],
         "redaction_ok": True if report.gates["redaction_ok"] else
         f"False ({report.leaks} post-redaction hits, {report.gates['post_redaction_quarantined']} lines quarantined)",
@@ -284,3 +287,11 @@ def _yield_line(y: dict[str, Any]) -> str:
         why = " (lost: " + ", ".join(f"{r} {v / read:.1%}" for r, v in lost) + ")" if lost else ""
         parts.append(f"{label} {block['share']:.1%}{why}, {block['share_of_kept_outcomes'] or 0:.1%} of kept outcomes")
     return ", ".join(parts) or "no real traces read"
+
+
+def _conflict_line(c: dict[str, Any]) -> str:
+    if not c.get("sessions"):
+        return "none"
+    first = c["examples"][0]
+    return (f"{c['sessions']} sessions kept twice with different content (both kept; e.g. {first['session_id']} "
+            f"from {', '.join(first['origins'][:2])}; manifest: counts.session_conflicts)")

@@ -14,6 +14,7 @@ fixed-size keys per candidate are held in memory (about 100 bytes each), never r
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -219,6 +220,7 @@ class ChunkProcessor:
         self.volumes: list[Volume] = []
         self.shaped: list[tuple[int, int]] = []
         self.labels: dict[tuple[str, str], int] = {}
+        self.sessions: list[int] = []  # session_key per candidate (0: the record names no session)
         self.label_idx: list[int] = []
         # Generated examples are never near-deduplicated (one template's examples are near-copies by
         # design); their band keys only matter against a golden set, so `fill_signatures` adds them then.
@@ -250,6 +252,7 @@ class ChunkProcessor:
         self.shaped.append(fate.shaped)
         self.splits.append(1 if fate.split == "val" else 0)
         self.label_idx.append(self.labels.setdefault((meta["source"], meta["task_category"]), len(self.labels)))
+        self.sessions.append(session_key(meta))
         self.records_out.write(fate.line + b"\n")
         self._dedup_s += t1 - t0  # folded into `timings` by finish(): cheaper than two Counter updates
         self._write_s += perf_counter() - t1
@@ -276,6 +279,7 @@ class ChunkProcessor:
         vol = np.array(self.volumes, dtype=np.int64).reshape(n, len(Volume._fields))
         return {"id64": np.array(self.ids, dtype=np.uint64), "split": np.array(self.splits, dtype=np.uint8),
                 "has_sig": has_sig, "bands": bands, "label": np.array(self.label_idx, dtype=np.int32),
+                "session": np.array(self.sessions, dtype=np.uint64),
                 "volume": vol, "shaped": np.array(self.shaped, dtype=np.int64).reshape(n, 2)}
 
 
@@ -306,6 +310,7 @@ class Accounting:
     leaks: Counter[str] = field(default_factory=Counter)  # post-redaction hits by rule: their lines were quarantined
     review_tokens: int = 0  # random-looking tokens no rule explained, left in kept lines (for review)
     review_origins: list[str] = field(default_factory=list)
+    session_conflicts: dict[str, Any] = field(default_factory=lambda: {"sessions": 0, "examples": []})
     # the yield block, real traces only (generated examples are not what a user's sessions yield)
     volume_read: Counter[str] = field(default_factory=Counter)
     volume_kept: Counter[str] = field(default_factory=Counter)
@@ -374,6 +379,7 @@ class Accounting:
             "redactions_by_rule": dict(sorted(self.redactions.items())),
             "by_source": {k: dict(sorted(v.items())) for k, v in sorted(self.by_source.items())},
             "by_task_category": {k: dict(sorted(v.items())) for k, v in sorted(self.by_category.items())},
+            "session_conflicts": self.session_conflicts,
         }
 
 
@@ -446,6 +452,52 @@ def merge(entries: list[Entry], status: np.ndarray, acct: Accounting, sinks: dic
                     acct.by_source[source][split] += count
                     acct.by_category[category][split] += count
     return np.concatenate(kept_ids) if kept_ids else np.zeros(0, dtype=np.uint64)
+
+
+def session_key(meta: dict[str, Any]) -> int:
+    """64-bit key of the session branch a record comes from (source, session id, branch leaf,
+    segment), 0 when it names no session: two kept records with one key and different content are
+    the same session ingested twice, differently (an old export beside a new one)."""
+    sid = meta.get("session_id")
+    if not sid:
+        return 0
+    text = f"{meta.get('source')}\0{sid}\0{meta.get('branch_leaf')}\0{meta.get('segment')}"
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") or 1
+
+
+MAX_CONFLICT_EXAMPLES = 5
+
+
+def session_conflicts(entries: list[Entry], status: np.ndarray) -> dict[str, Any]:
+    """Sessions kept more than once with different content, across the corpus: how many, and the
+    first few (session id and the origins of its copies). Both copies stay (they may be two honest
+    exports); the build says so instead of training on both without a word."""
+    keys = [e.keys.get("session", np.zeros(len(e.keys["id64"]), dtype=np.uint64)) for e in entries]
+    allk = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+    kept = (status == 0) & (allk != 0)
+    uniq, counts = np.unique(allk[kept], return_counts=True)
+    dup = set(uniq[counts > 1].tolist())
+    out: dict[str, Any] = {"sessions": len(dup), "examples": []}
+    if not dup:
+        return out
+    found: dict[int, list[str]] = {}
+    sids: dict[int, str] = {}
+    i = 0
+    for e, k in zip(entries, keys):
+        rows = [j for j in np.flatnonzero(kept[i:i + len(k)]).tolist() if int(k[j]) in dup]
+        i += len(k)
+        if not rows:
+            continue
+        lines = e.records_path.read_bytes().split(b"\n")
+        for j in rows:
+            h = int(k[j])
+            if h not in found and len(found) >= MAX_CONFLICT_EXAMPLES:
+                continue
+            meta = json.loads(lines[j])["metadata"]
+            sids[h] = str(meta.get("session_id"))
+            found.setdefault(h, []).append(str(meta.get("origin")))
+    out["examples"] = [{"session_id": sids[h], "origins": origins} for h, origins in found.items()]
+    return out
 
 
 def fill_signatures(entry: Entry, params: DataParams) -> None:
