@@ -36,6 +36,7 @@ remote: install
 ## run: install, reproduce the pipeline on the shipped traces and the embedded model, print the gate decision
 run: install remote
 	dvc repro
+	tracelora check-cache
 	tracelora gate --show metrics/gate_decision.json
 
 repro: install

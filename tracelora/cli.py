@@ -25,6 +25,7 @@ COMMANDS: dict[str, Command] = {
     "evaluate": Command("tracelora.stages.evaluate", "DVC stage: base vs adapter on val, paired bootstrap CIs"),
     "gate": Command("tracelora.stages.gate", "DVC stage: promote only when every check passes (fails closed)"),
     "export": Command("tracelora.stages.export", "DVC stage: merge a promoted adapter, write the model card"),
+    "check-cache": Command("tracelora.ops.cache_check", "fail when a DVC output is not in the DVC cache (a full cache disk)"),
     "snapshot": Command("tracelora.ops.snapshot", "dataset/model snapshots: git commit + tag + dvc push, list, diff, restore"),
     "daily": Command("tracelora.ops.daily", "the cron-safe daily loop: ingest, repro, review, snapshot"),
     "counterexamples": Command("tracelora.ops.counterexamples", "collect the val examples the adapter failed, for review"),

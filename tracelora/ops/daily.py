@@ -185,6 +185,7 @@ def run_daily(root: Path, args: argparse.Namespace, tee: Tee) -> None:
     for d in sorted(set(new_trace_dirs(root, raw)) | set(tracked)):  # re-add: today's files join old dirs
         tee.step(f"track {d} with DVC", [py, "-m", "dvc", "add", "-q", d], root)
     tee.step("reproduce", [py, "-m", "dvc", "repro", *repro_targets(args.skip_train, args.skip_eval)], root)
+    tee.step("check the DVC cache", [py, "-m", "tracelora", "check-cache"], root)  # repro exits 0 on a full cache
     if args.skip_train or args.skip_eval:
         tee.say("\npartial run (--skip-train/--skip-eval): no gate decision, no snapshot")
         return
