@@ -218,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     lock = acquire_lock(root)
     if lock is None:
         return EXIT_LOCKED
+    busy = gitops.dvc_busy(root)
+    if busy:  # say so instead of a DVC step failing later with its message hidden (`dvc add -q`)
+        print(f"error: {gitops.busy_message(busy)}", file=sys.stderr)
+        lock.close()
+        return EXIT_LOCKED
     started = dt.datetime.now()
     log_path = root / LOG_DIR / f"{started:%Y%m%d-%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -103,3 +103,41 @@ def commit_and_tag(root: Path, paths: list[str], message: str, tag: str) -> str:
         # the branch moved under the real index: bring only these paths' index entries up to date
         git(root, "reset", "-q", "--", *existing)
     return commit
+
+
+def dvc_busy(root: Path) -> str | None:
+    """Who holds this repo's DVC lock, or None: `pid N (dvc repro)` when another DVC operation is running.
+    DVC's repo lock (`.dvc/tmp/lock`) is a zc.lockfile: an flock held by the running process, whose pid
+    is written inside; `.dvc/tmp/rwlock` lists the pids and commands holding stage locks."""
+    import fcntl
+    import json
+
+    tmp = root / ".dvc" / "tmp"
+    lock = tmp / "lock"
+    if lock.is_file():
+        try:
+            with open(lock, "r+") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pid = (fh.read().split() or ["?"])[0]
+                    return f"pid {pid}"
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        except OSError:
+            pass
+    try:
+        rw = json.loads((tmp / "rwlock").read_text())
+    except (OSError, ValueError):
+        return None
+    holders = list((rw.get("write") or {}).values())
+    holders += [h for group in (rw.get("read") or {}).values() for h in (group if isinstance(group, list) else [group])]
+    from tracelora.common.io import pid_alive
+
+    for h in holders:
+        if isinstance(h, dict) and isinstance(h.get("pid"), int) and pid_alive(h["pid"]) and h["pid"] != os.getpid():
+            return f"pid {h['pid']} ({str(h.get('cmd') or 'dvc').strip()[:60]})"
+    return None
+
+
+def busy_message(holder: str) -> str:
+    return f"another DVC operation is running ({holder}); try again when it ends"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tracelora.ops import gitops
-from tracelora.ops.gitops import GitError
+from tracelora.ops.gitops import GitError, busy_message, dvc_busy
 from tracelora.ops.snapshot_parts import (METRIC_FILES, SEED_FILES, TAG_PREFIX, commit_message, dataset_diff,
                                   example_keys, next_tag, summarize)
 
@@ -180,6 +180,9 @@ def untracked_traces(root: Path, raw: str) -> list[str]:
 
 
 def create(root: Path, push: bool = True, today: dt.date | None = None) -> tuple[str, dict[str, Any]]:
+    busy = dvc_busy(root)
+    if busy:  # not DVC's "delete .dvc/tmp/rwlock" advice: that lock is live
+        raise SnapshotError(busy_message(busy))
     if not (root / "dvc.lock").exists():
         raise SnapshotError("no dvc.lock: run `dvc repro` before making a snapshot")
     loose = untracked_traces(root, raw_dir(root))
