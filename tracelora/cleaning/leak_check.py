@@ -111,3 +111,9 @@ def review_tokens(line: bytes | str) -> int:
     if not _TOKEN_RE.search(text):
         return 0
     return sum(1 for m in _TOKEN_RE.finditer(text) if _random_looking(m.group(0)))
+
+
+def check_line(line: bytes) -> tuple[Counter[str], int]:
+    """(`prefix_hits`, `review_tokens`) of one written line. Two plain searches: measured faster than
+    one RE2 multi-pattern pass over both (the bounded repetitions blow up the combined DFA)."""
+    return prefix_hits(line), review_tokens(line)

@@ -33,7 +33,7 @@ from tracelora.formats.jsonl import RawLine
 from tracelora.formats.records import FormatError, normalize, with_id
 from tracelora.formats.tally import BLANK, FILTERED, KEPT, QUARANTINED, Tally
 from tracelora.cleaning.redaction import Redactor, redact_record, scan_line
-from tracelora.cleaning.leak_check import prefix_hits, review_tokens
+from tracelora.cleaning.leak_check import check_line
 from tracelora.cleaning.shaping import Volume, shape, volume
 from tracelora.cleaning.split import assign_split
 
@@ -183,14 +183,13 @@ class RecordStep:
         # the last line of defence, on the line as written: the rule scan and a detector that does not
         # share the rules' blind spots (tracelora.cleaning.leak_check). A hit is never written.
         leaks = scan_line(out)
-        independent = prefix_hits(out)
+        independent, review = check_line(out)
         if leaks or independent:
             found = Counter(leaks) + independent
             stats.leaks.update(found)
             timings["write"] += perf_counter() - t4
             return self._quarantine(POST_REDACTION_HIT, "rule hits after redaction: "
                                     + ", ".join(f"{k}={v}" for k, v in sorted(found.items())), vol)
-        review = review_tokens(out)
         if review:
             stats.review_tokens += review
             if len(stats.review_origins) < MAX_REVIEW_ORIGINS:
