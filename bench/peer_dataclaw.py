@@ -53,13 +53,40 @@ def assistant_volume(record: dict[str, Any]) -> tuple[int, int]:
     return chars, calls
 
 
+def redaction_recall() -> None:
+    """DataClaw's recursive value transform (`secrets._transform_value`: every string value, dict keys
+    left as they are, tool arguments as the JSON text they are in our records) on the same hard cases
+    tracelora is measured on; prints one JSON line of recall per class."""
+    from collections import Counter
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from dataclaw.secrets import _transform_value
+    from redaction_hard_corpus import hard_cases, survives
+
+    total, caught = Counter(), Counter()
+    for case in hard_cases(seed=1, per_class=200):
+        red, _, _ = _transform_value(case.record)
+        total[case.cls] += 1
+        caught[case.cls] += not any(survives(red, secret) for secret in case.secrets)
+    recall = {c: round(caught[c] / total[c], 3) for c in sorted(total)}
+    print(json.dumps({"peer": "dataclaw", "version": version("dataclaw"), "recall": recall,
+                      "overall": round(sum(caught.values()) / sum(total.values()), 3)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--projects", required=True, type=Path, help="a Claude Code projects dir (<slug>/<uuid>.jsonl)")
+    ap.add_argument("--projects", type=Path, help="a Claude Code projects dir (<slug>/<uuid>.jsonl)")
+    ap.add_argument("--redaction", action="store_true",
+                    help="instead: DataClaw's value redaction on tests/redaction_hard_corpus.py (recall per class)")
     ap.add_argument("--names", default="", help="comma-separated user names to look for in the output")
     ap.add_argument("--redact-names", action="store_true", help="also give --names to DataClaw as redact_usernames")
     ap.add_argument("--workers", type=int, default=1, help="DataClaw export workers (its CLI default: cpu count)")
     args = ap.parse_args()
+    if args.redaction:
+        redaction_recall()
+        return
+    if args.projects is None:
+        ap.error("--projects is required")
     names = [n.strip() for n in args.names.split(",") if n.strip()]
 
     with tempfile.TemporaryDirectory(prefix="peer-dataclaw-") as tmp:

@@ -155,6 +155,10 @@ def survives(record: dict[str, Any], secret: str) -> bool:
         return True
     for m in record["messages"]:
         for c in m.get("tool_calls", ()):
-            if secret in json.dumps(json.loads(c["function"]["arguments"]), ensure_ascii=False):
+            try:
+                decoded = json.dumps(json.loads(c["function"]["arguments"]), ensure_ascii=False)
+            except ValueError:  # a redactor that broke the JSON: the raw text was searched above
+                continue
+            if secret in decoded:
                 return True
     return False
