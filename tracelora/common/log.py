@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, Callable, NoReturn
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -83,3 +83,14 @@ def os_error_line(exc: OSError) -> str:
         where = f"{where} -> {exc.filename2}"
     text = f"{where}: " if where else ""
     return collapse_home(f"error: {text}{exc.strerror or exc}" + (f" ({code})" if code else ""))
+
+
+def run_main(main: Callable[[], int | None]) -> NoReturn:
+    """`python -m <module>` entry points: exit with main()'s code; a file-system error is one line
+    (exit 4), as through the `tracelora` command."""
+    try:
+        code = main()
+    except OSError as exc:
+        print(os_error_line(exc), file=sys.stderr)
+        raise SystemExit(4) from None
+    raise SystemExit(int(code or 0))

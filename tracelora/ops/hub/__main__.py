@@ -1,5 +1,4 @@
-import sys
-
+from tracelora.common.log import run_main
 from tracelora.ops.hub.cli import main
 
-sys.exit(main())
+run_main(main)

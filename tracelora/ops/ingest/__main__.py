@@ -1,6 +1,5 @@
 """`tracelora ingest`: see tracelora/ops/ingest/__init__.py and docs/ingest.md."""
-import sys
-
+from tracelora.common.log import run_main
 from tracelora.ops.ingest.cli import main
 
-sys.exit(main())
+run_main(main)
