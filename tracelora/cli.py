@@ -57,13 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(cmd.module)
-    try:
-        return int(module.main(rest) or 0)
-    except OSError as exc:  # a full disk, a read-only folder, an input that vanished: one line, not a traceback
-        from tracelora.common.log import os_error_line
+    from tracelora.common.log import guarded
 
-        print(os_error_line(exc), file=sys.stderr)
-        return 4
+    return guarded(module.main, rest)  # a full disk, a read-only folder, an input that vanished: one line
 
 
 if __name__ == "__main__":

@@ -85,12 +85,16 @@ def os_error_line(exc: OSError) -> str:
     return collapse_home(f"error: {text}{exc.strerror or exc}" + (f" ({code})" if code else ""))
 
 
-def run_main(main: Callable[[], int | None]) -> NoReturn:
-    """`python -m <module>` entry points: exit with main()'s code; a file-system error is one line
-    (exit 4), as through the `tracelora` command."""
+def guarded(main: Callable[..., int | None], *args: Any) -> int:
+    """main(*args) as an exit code; a file-system error (a full disk, a read-only folder, an input
+    that vanished) is one line on stderr and exit 4 instead of a traceback."""
     try:
-        code = main()
+        return int(main(*args) or 0)
     except OSError as exc:
         print(os_error_line(exc), file=sys.stderr)
-        raise SystemExit(4) from None
-    raise SystemExit(int(code or 0))
+        return 4
+
+
+def run_main(main: Callable[[], int | None]) -> NoReturn:
+    """`python -m <module>` entry points: the same as through the `tracelora` command."""
+    raise SystemExit(guarded(main))
